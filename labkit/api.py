@@ -1,0 +1,155 @@
+"""labkit.compile: turn (model, target) into a Report, from the cache when possible."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from . import cache, models
+from .errors import ExampleInputError, InvalidModelError
+from .pipeline import STAGES, CompileJob
+from .report import Report
+from .targets import Target, resolve_target
+
+
+def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None,
+            calibration_inputs=None, system_config: str | None = None, memory_mode: str | None = None,
+            config_ini: str | None = None, cache: bool = True, in_process: bool = False,
+            progress: "bool | Callable[[str, str], None]" = True, name: str | None = None,
+            cancel: threading.Event | None = None) -> Report:
+    """Compile ``model`` for an Ethos-U ``target`` and return its Report.
+
+    model: a built-in name (see ``labkit models``), an nn.Module (with ``example_inputs``),
+        a ModelSpec, or the path of a torch.export ``.pt2`` file.
+    target: a preset ('corstone-300', 'corstone-320'), an accelerator ('ethos-u55-128', ...)
+        or a Target; ``system_config`` / ``memory_mode`` / ``config_ini`` override its parts.
+    cache: reuse and store results in the content-addressed cache (LABKIT_CACHE_DIR).
+    in_process: compile in this process instead of the worker process (for debugging).
+    progress: True for a progress bar through the stages, False for none, or a callback(stage, detail).
+    """
+    resolved = resolve_target(target, system_config, memory_mode, config_ini)
+    job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
+                   name=name)
+    if cache:
+        hit = _cache_lookup(job.key)
+        if hit is not None:
+            return hit
+    return _compile_job(job, use_cache=cache, in_process=in_process, progress=progress, cancel=cancel)
+
+
+def _cache_lookup(key: str) -> Report | None:
+    return cache.lookup(key)
+
+
+def _compile_job(job: CompileJob, *, use_cache: bool, in_process: bool, progress, cancel) -> Report:
+    staging = cache.staging_dir(job.key) if use_cache else None
+    if staging is None:  # no cache (asked for, or the folder is unusable): a private temp folder
+        staging = Path(tempfile.mkdtemp(prefix="labkit-")) / "report"
+    reporter, close = _progress_reporter(progress, job)
+    try:
+        if in_process:
+            from . import pipeline
+
+            pipeline.run(job, staging, reporter)
+        else:
+            from .worker import shared
+
+            shared().run(job, staging, reporter, cancel)
+    except BaseException:
+        cache.discard(staging)
+        raise
+    finally:
+        close()
+    final = cache.commit(staging, job.key) if staging.parent.name == ".staging" else staging
+    return Report.load(final)
+
+
+def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None,
+             name: str | None = None) -> CompileJob:
+    """Resolve any accepted model form into a picklable CompileJob with its cache key."""
+    if isinstance(model, str) and model in models.registry():
+        if example_inputs is not None:
+            raise ExampleInputError(f"{model!r} is a built-in model with its own example inputs; "
+                                    "drop example_inputs=, or pass your own nn.Module instead.")
+        spec = models.get(model)
+        key = cache.make_key({"builtin": model, "fingerprint": spec.fingerprint()}, target.key())
+        return CompileJob(model=name or model, target=target, key=key, weights=spec.weights,
+                          registry_name=model)
+    if isinstance(model, (str, os.PathLike)):
+        text = str(model)
+        if not (text.endswith(".pt2") or os.sep in text or os.path.exists(text)):
+            models.get(text)  # raises UnknownModelError listing the built-ins
+        from .pipeline import load_pt2, pt2_example_inputs
+
+        ep = load_pt2(text)
+        inputs = _as_tuple(example_inputs) if example_inputs is not None else pt2_example_inputs(ep)
+        return _exported_job(ep, inputs, calibration_inputs, target, name or Path(text).stem, "user-supplied")
+    if isinstance(model, models.ModelSpec):
+        spec = model
+        module, inputs = spec.factory(), spec.example_inputs()
+        calibration = calibration_inputs or (spec.calibration_inputs() if spec.calibration_inputs else None)
+        return _module_job(module, inputs, calibration, target, name or spec.name, spec.weights)
+    return _module_job(model, example_inputs, calibration_inputs, target,
+                       name or type(model).__name__, "user-supplied")
+
+
+def _module_job(module, example_inputs, calibration_inputs, target, name, weights) -> CompileJob:
+    from .pipeline import export_module
+
+    ep = export_module(module, example_inputs)
+    return _exported_job(ep, _as_tuple(example_inputs), calibration_inputs, target, name, weights)
+
+
+def _exported_job(ep, example_inputs, calibration_inputs, target, name, weights) -> CompileJob:
+    from .pipeline import exported_bytes
+
+    blob = exported_bytes(ep)
+    calibration = [_as_tuple(c) for c in calibration_inputs] if calibration_inputs else None
+    h = hashlib.sha256(blob)
+    for sample in [example_inputs] + (calibration or []):
+        for t in sample:
+            h.update(repr((tuple(t.shape), str(t.dtype))).encode())
+            h.update(t.detach().contiguous().cpu().numpy().tobytes())
+    key = cache.make_key({"exported": h.hexdigest()}, target.key())
+    return CompileJob(model=name, target=target, key=key, weights=weights, exported=blob,
+                      example_inputs=example_inputs, calibration_inputs=calibration)
+
+
+def _as_tuple(inputs) -> tuple:
+    import torch
+
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,)
+    if not isinstance(inputs, (tuple, list)):
+        raise ExampleInputError(f"inputs must be a tensor or a tuple of tensors, not {type(inputs).__name__}.")
+    return tuple(inputs)
+
+
+def _progress_reporter(progress, job: CompileJob):
+    """A (callback, close) pair: the user's callback, a tqdm bar over the stages, or nothing."""
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return (lambda stage, detail="": None), lambda: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(STAGES), desc=f"{job.model} → {job.target.accelerator}", unit="stage",
+               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}]", leave=False)
+    seen: list[str] = []
+
+    def update(stage: str, detail: str = "") -> None:
+        if stage not in seen:
+            seen.append(stage)
+            bar.n = STAGES.index(stage)
+        bar.set_postfix_str(f"{stage} {detail}".strip())
+        bar.refresh()
+
+    def close() -> None:
+        bar.n = len(STAGES)
+        bar.close()
+
+    return update, close

@@ -1,0 +1,140 @@
+"""Content-addressed on-disk cache of Reports.
+
+An entry is a folder named by its key. It is built in a staging folder under
+the same root and renamed into place in one step, so a reader sees either a
+complete entry or none; an entry that fails its manifest check is deleted and
+recompiled, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+from .report import CorruptReportError, Report, tool_versions
+
+_STAGING = ".staging"
+_STALE_STAGING_SECONDS = 6 * 3600
+# labkit's own modules whose code shapes a Report: a change to them invalidates entries.
+_CODE = ("pipeline.py", "report.py", "vela.py", "attribution.py", "models.py", "mobilenet_v2.py", "targets.py")
+_code_hash: str | None = None
+
+
+def default_root() -> Path:
+    env = os.environ.get("LABKIT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "labkit"
+
+
+def root(create: bool = True) -> Path | None:
+    """The cache folder, created user-only; None (with a warning) if it is unusable."""
+    path = default_root()
+    if not create:
+        return path
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (path / _STAGING).mkdir(mode=0o700, exist_ok=True)
+        probe = path / _STAGING / f"probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        warnings.warn(f"labkit cache directory {path} is not writable ({e.strerror}); compiling without the "
+                      "cache. Set LABKIT_CACHE_DIR to a writable folder to keep results.", stacklevel=3)
+        return None
+    return path
+
+
+def code_hash() -> str:
+    global _code_hash
+    if _code_hash is None:
+        here = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for name in _CODE:
+            if (here / name).exists():
+                h.update(name.encode() + (here / name).read_bytes())
+        _code_hash = h.hexdigest()
+    return _code_hash
+
+
+def make_key(model_identity: dict, target_key: dict) -> str:
+    blob = json.dumps({"model": model_identity, "target": target_key, "tools": tool_versions(),
+                       "labkit": code_hash()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def lookup(key: str) -> Report | None:
+    base = root()
+    if base is None or not (base / key).is_dir():
+        return None
+    try:
+        report = Report.load(base / key)
+    except CorruptReportError as e:
+        warnings.warn(f"labkit cache entry {key} was corrupt ({e}); recompiling.", stacklevel=3)
+        shutil.rmtree(base / key, ignore_errors=True)
+        return None
+    report.from_cache = True
+    return report
+
+
+def staging_dir(key: str) -> Path | None:
+    """A fresh, not yet existing folder to build an entry in (None without a cache)."""
+    base = root()
+    if base is None:
+        return None
+    _clean_stale_staging(base)
+    return base / _STAGING / f"{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def commit(staging: Path, key: str) -> Path:
+    """Move a complete staging folder into place; if another process won the race,
+    keep its entry (they are equal by construction) and drop ours."""
+    final = staging.parent.parent / key
+    try:
+        os.rename(staging, final)
+    except OSError:
+        if not (final / "manifest.json").exists():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def discard(staging: Path | None) -> None:
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _clean_stale_staging(base: Path) -> None:
+    now = time.time()
+    for d in (base / _STAGING).iterdir():
+        try:
+            if now - d.stat().st_mtime > _STALE_STAGING_SECONDS:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def entries() -> list[Path]:
+    base = root(create=False)
+    if not base.is_dir():
+        return []
+    return [d for d in base.iterdir() if d.is_dir() and d.name != _STAGING]
+
+
+def size_bytes() -> int:
+    base = root(create=False)
+    if not base.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
+
+
+def clear() -> None:
+    for d in entries():
+        shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,268 @@
+"""Report: what one compile produced, as pandas objects, saved to and loaded
+from a folder (the cache entry). Every view (plots, Lab, CLI) reads a Report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+SOURCE = "vela-estimate"
+_FILES = ("summary.json", "operators.json", "layers.json", "delegation.json", "meta.json")
+TOOLS = {"torch": "torch", "executorch": "executorch", "vela": "ethos-u-vela", "tosa_tools": "tosa-tools"}
+
+
+class CorruptReportError(Exception):
+    """A saved report whose files are missing or do not match their manifest."""
+
+
+def tool_versions() -> dict[str, str]:
+    out = {}
+    for key, dist in TOOLS.items():
+        try:
+            out[f"{key}_version"] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[f"{key}_version"] = "not installed"
+    return out
+
+
+class Report:
+    """The result of compiling one model for one target.
+
+    summary    pandas Series: cycles, time, memory, op counts, versions, and ``source``
+    operators  one row per operator of the exported graph the partitioner saw
+    layers     Vela's per-layer table, all partitions (``partition`` column)
+    delegation ExecuTorch's own get_delegation_info table for the lowered graph
+    artifacts  paths: ``pte``, ``log``, ``partitions`` (each with ``tosa`` and ``vela_dir``)
+    """
+
+    def __init__(self, summary: pd.Series, operators: pd.DataFrame, layers: pd.DataFrame,
+                 delegation: pd.DataFrame, artifacts: dict, warnings: list[str] | None = None,
+                 directory: Path | None = None):
+        self.summary = summary
+        self.operators = operators
+        self.layers = layers
+        self.delegation = delegation
+        self.artifacts = artifacts
+        self.warnings = list(warnings or [])
+        self.directory = directory
+        self.from_cache = False
+
+    # ------------------------------------------------------------ persistence
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "summary.json").write_text(self.summary.to_json(indent=1))
+        for name in ("operators", "layers", "delegation"):
+            getattr(self, name).to_json(directory / f"{name}.json", orient="table", index=False, indent=1)
+        meta = {"artifacts": _relative(self.artifacts, directory), "warnings": self.warnings}
+        (directory / "meta.json").write_text(json.dumps(meta, indent=1))
+        # The manifest is written last: an entry without a matching one is incomplete.
+        manifest = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*"))
+                    if p.is_file() and p.name != "manifest.json"}
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        self.directory = directory
+
+    @classmethod
+    def load(cls, directory: Path) -> "Report":
+        directory = Path(directory)
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text())
+            for rel, digest in manifest.items():
+                if _sha256(directory / rel) != digest:
+                    raise CorruptReportError(f"{rel} does not match its checksum")
+            if not set(_FILES) <= set(manifest):
+                raise CorruptReportError("files missing from the manifest")
+            summary = pd.read_json(directory / "summary.json", typ="series")
+            frames = {n: pd.read_json(directory / f"{n}.json", orient="table")
+                      for n in ("operators", "layers", "delegation")}
+            meta = json.loads((directory / "meta.json").read_text())
+        except CorruptReportError:
+            raise
+        except (OSError, ValueError, KeyError) as e:
+            raise CorruptReportError(f"{type(e).__name__}: {e}") from None
+        return cls(summary, frames["operators"], frames["layers"], frames["delegation"],
+                   _absolute(meta["artifacts"], directory), meta.get("warnings"), directory)
+
+    # ------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<labkit.Report {s['model']} on {s['accelerator']} ({s['system_config']}, {s['memory_mode']}): "
+                f"{_fmt_int(s['total_cycles'])} cycles, {s['inference_ms']:.3f} ms, "
+                f"{s['npu_ops']} NPU / {s['cpu_ops']} CPU ops, {s['partitions']} partition(s) [{s['source']}]>")
+
+    def summary_text(self) -> str:
+        s = self.summary
+        lines = [
+            f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}",
+            f"  numbers: {s['source']} (Vela's compiler estimate, not a measurement)",
+            f"  inference      {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
+            f"{s['clock_hz'] / 1e6:.0f} MHz)",
+            f"  cycles         {_fmt_int(s['total_cycles'])} total, {_fmt_int(s['npu_cycles'])} NPU compute",
+            f"  MACs           {_fmt_int(s['macs'])}",
+            f"  memory         SRAM {s['sram_kib']:.1f} KiB · flash {s['flash_kib']:.1f} KiB · "
+            f"DRAM {s['dram_kib']:.1f} KiB",
+            f"  operators      {s['npu_ops']} on the NPU, {s['cpu_ops']} on the CPU, "
+            f"{s['partitions']} NPU partition(s)",
+            f"  .pte           {_fmt_int(s['pte_bytes'])} bytes · weights: {s['weights']}",
+            f"  tools          torch {s['torch_version']}, executorch {s['executorch_version']}, "
+            f"vela {s['vela_version']}",
+        ]
+        return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
+
+
+def _fmt_int(v) -> str:
+    return "n/a" if pd.isna(v) else f"{int(v):,}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _relative(obj, base: Path):
+    if isinstance(obj, dict):
+        return {k: _relative(v, base) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_relative(v, base) for v in obj]
+    if isinstance(obj, Path):
+        return {"path": str(obj.resolve().relative_to(base.resolve()))}
+    return obj
+
+
+def _absolute(obj, base: Path):
+    if isinstance(obj, dict):
+        if set(obj) == {"path"}:
+            return base / obj["path"]
+        return {k: _absolute(v, base) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_absolute(v, base) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------ building (worker side)
+
+_SKIP_FRAMES = ("/torch/", "/torchao/", "/executorch/backends/", "/executorch/exir/", "<")
+
+
+def source_line(stack_trace: str | None) -> str:
+    """file:line of the innermost frame of user code in a node's stack trace."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', stack_trace or "")
+    user = [f for f in frames if not any(s in f[0] for s in _SKIP_FRAMES)]
+    if not user:
+        return ""
+    path, line = user[-1]
+    return f"{path}:{line}"
+
+
+def module_path(nn_module_stack: dict | None) -> tuple[str, str]:
+    """('features.3.conv.1', 'Conv2dNormActivation') from a node's nn_module_stack."""
+    if not nn_module_stack:
+        return "", ""
+    path, cls = list(nn_module_stack.values())[-1]
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path)
+    path = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+    cls_name = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
+    return path, cls_name.rsplit(".", 1)[-1]
+
+
+def op_name(target) -> str:
+    """'aten.convolution', 'quantized_decomposed.quantize_per_tensor', 'getitem'."""
+    name = getattr(target, "__name__", None) or str(target)
+    return re.sub(r"\.default$", "", name)
+
+
+def _cpu_reason(node, reasons: dict) -> str:
+    if node.name in reasons:
+        return reasons[node.name]
+    target = op_name(node.target)
+    args = [a for a in node.args if hasattr(a, "op")]
+    if "quantize_per_tensor" in target and args and args[0].op == "placeholder":
+        return "graph input quantization: the float input is quantized to int8 on the CPU"
+    if "dequantize" in target and all(u.op == "output" for u in node.users):
+        return "graph output dequantization: the int8 result is converted back to float on the CPU"
+    if "quantize" in target:
+        return "quantize/dequantize at an NPU partition boundary (runs on the CPU)"
+    return "not claimed by the Ethos-U partitioner (no reason reported)"
+
+
+def operator_rows(graph_module, reasons: dict) -> list[dict]:
+    """One row per operator node of the graph the partitioner tagged."""
+    rows = []
+    for node in graph_module.graph.nodes:
+        if node.op != "call_function":
+            continue
+        module, module_type = module_path(node.meta.get("nn_module_stack"))
+        tag = node.meta.get("delegation_tag")
+        rows.append({
+            "node": node.name, "op": op_name(node.target), "module": module, "module_type": module_type,
+            "source": source_line(node.meta.get("stack_trace")),
+            "placement": "NPU" if tag else "CPU", "tag": tag or "",
+            "reason": "" if tag else _cpu_reason(node, reasons),
+        })
+    return rows
+
+
+_SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partitions
+    "npu_cycles": ["cycles_npu"],
+    "total_cycles": ["cycles_total"],
+    "sram_access_cycles": ["cycles_sram_access"],
+    "dram_access_cycles": ["cycles_dram_access"],
+    "flash_access_cycles": ["cycles_on_chip_flash_access", "cycles_off_chip_flash_access"],
+    "macs": ["nn_macs"],
+    "sram_kib": ["sram_memory_used"],
+    "dram_kib": ["dram_memory_used"],
+    "flash_kib": ["on_chip_flash_memory_used", "off_chip_flash_memory_used"],
+}
+
+
+def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: pd.DataFrame) -> Report:
+    from . import vela
+
+    tag_to_partition = {p["tag"]: p["index"] for p in partitions}
+    operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "placement",
+                                            "tag", "reason"])
+    operators.insert(6, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
+    operators = operators.drop(columns="tag")
+
+    vela_summaries = [vela.read_summary(p["dir"]) for p in partitions]
+    layer_frames = [vela.read_per_layer(p["dir"]).assign(partition=p["index"]) for p in partitions]
+    layers = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame()
+
+    t = job.target
+    summary = {"model": job.model, "accelerator": t.accelerator, "system_config": t.system_config,
+               "memory_mode": t.memory_mode, "preset": t.preset or "", "clock_hz": t.clock_hz}
+    for field, columns in _SUM_FIELDS.items():
+        summary[field] = sum(float(s[c]) for s in vela_summaries for c in columns) if vela_summaries else 0.0
+    for field in ("npu_cycles", "total_cycles", "sram_access_cycles", "dram_access_cycles",
+                  "flash_access_cycles", "macs"):
+        summary[field] = int(summary[field])
+    seconds = sum(float(s["inference_time"]) for s in vela_summaries)
+    summary["inference_ms"] = seconds * 1e3
+    summary["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
+    summary["npu_ops"] = int((operators["placement"] == "NPU").sum())
+    summary["cpu_ops"] = int((operators["placement"] == "CPU").sum())
+    summary["partitions"] = len(partitions)
+    summary["pte_bytes"] = pte.stat().st_size
+    summary["weights"] = job.weights
+    summary["source"] = SOURCE
+    summary.update(tool_versions())
+    summary["cache_key"] = job.key
+
+    warnings = []
+    if job.weights == "random":
+        warnings.append("built with random weights: Vela's weight compression, and so its cycle estimate, "
+                        "depends on the weight values; trained weights can give different figures")
+    if not partitions:
+        warnings.append("no operator runs on the NPU: every figure from Vela is zero")
+    artifacts = {
+        "pte": pte,
+        "log": pte.parent.parent / "compile.log",
+        "partitions": [{"index": p["index"], "tag": p["tag"], "tosa": p["tosa"], "vela_dir": p["dir"] / "output"}
+                       for p in partitions],
+    }
+    return Report(pd.Series(summary), operators, layers, delegation, artifacts, warnings)

@@ -1,0 +1,254 @@
+"""Ethos-U targets: accelerator config + Vela system config + memory mode.
+
+The lists of system configs and memory modes are read from the Vela ``.ini``
+that is installed (or one the user supplies), and a combination is validated
+with Vela's own ``ArchitectureFeatures`` before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import io
+import os
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from .errors import TargetError
+
+# Defaults per NPU family, as ExecuTorch's EthosUCompileSpec picks them
+# (tests/test_targets.py checks they still agree with the installed ExecuTorch).
+FAMILY_DEFAULTS = {
+    "ethos-u55": ("Ethos_U55_High_End_Embedded", "Shared_Sram"),
+    "ethos-u65": ("Ethos_U65_High_End", "Dedicated_Sram_384KB"),
+    "ethos-u85": ("Ethos_U85_SYS_DRAM_Mid", "Sram_Only"),
+}
+
+PRESETS = {
+    "corstone-300": ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram",
+                     "Arm Corstone-300: Cortex-M55 + Ethos-U55-128"),
+    "corstone-320": ("ethos-u85-256", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only",
+                     "Arm Corstone-320: Cortex-M85 + Ethos-U85-256"),
+}
+
+_FAMILY_IN_NAME = re.compile(r"(?i)ethos_?u(55|65|85)")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One NPU configuration. Build it with :func:`resolve_target`."""
+
+    accelerator: str
+    system_config: str
+    memory_mode: str
+    config_ini: str | None = None  # None: Vela's bundled Arm/vela.ini
+    preset: str | None = None
+
+    @property
+    def family(self) -> str:
+        return self.accelerator.rsplit("-", 1)[0]
+
+    @property
+    def macs(self) -> int:
+        return int(self.accelerator.rsplit("-", 1)[1])
+
+    @property
+    def tosa_profile(self) -> str:
+        """U55 and U65 share the ``+u55`` TOSA profile; U85 has ``+cf``."""
+        return "u85" if self.family == "ethos-u85" else "u55"
+
+    @property
+    def label(self) -> str:
+        return f"{self.accelerator} · {self.system_config} · {self.memory_mode}"
+
+    @property
+    def vela_config_path(self) -> str:
+        return self.config_ini or bundled_vela_ini()
+
+    @property
+    def clock_hz(self) -> float:
+        section = read_vela_ini(self.vela_config_path)["system_configs"][self.system_config]
+        return float(section.get("core_clock", "nan"))
+
+    def key(self) -> dict:
+        """What identifies this target in a cache key (the .ini by content)."""
+        with open(self.vela_config_path, "rb") as f:
+            ini_bytes = f.read()
+        import hashlib
+
+        return {
+            "accelerator": self.accelerator,
+            "system_config": self.system_config,
+            "memory_mode": self.memory_mode,
+            "vela_ini_sha256": hashlib.sha256(ini_bytes).hexdigest(),
+        }
+
+    def vela_ini_argument(self) -> str:
+        """The value for ExecuTorch's ``config_ini``: Vela resolves 'Arm/vela.ini'."""
+        return self.config_ini or "Arm/vela.ini"
+
+
+@lru_cache(maxsize=1)
+def accelerators() -> tuple[str, ...]:
+    """Every accelerator config the installed Vela accepts."""
+    from ethosu.vela.architecture_features import Accelerator
+
+    return tuple(a.value for a in Accelerator)
+
+
+def bundled_vela_ini() -> str:
+    from ethosu.vela import architecture_features
+
+    return os.path.join(architecture_features.CONFIG_FILES_PATH, "Arm", "vela.ini")
+
+
+@lru_cache(maxsize=16)
+def read_vela_ini(path: str) -> dict:
+    """System configs and memory modes of a Vela .ini, with inheritance resolved."""
+    if not os.path.isfile(path):
+        raise TargetError(f"Vela config file {path!r} does not exist. Pass the path of a Vela .ini file.")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+    except configparser.Error as e:
+        first = str(e).splitlines()[0]
+        raise TargetError(
+            f"Vela config file {path!r} is malformed ({first}). "
+            "Fix the file: it needs [System_Config.NAME] and [Memory_Mode.NAME] sections of key=value lines."
+        ) from None
+
+    def resolved(section: str, seen=()) -> dict:
+        values = dict(parser[section])
+        parent = values.pop("inherit", None)
+        if parent and parent in parser and parent not in seen:
+            return {**resolved(parent, seen + (section,)), **values}
+        return values
+
+    out = {"system_configs": {}, "memory_modes": {}}
+    for section in parser.sections():
+        kind, _, name = section.partition(".")
+        if kind == "System_Config":
+            out["system_configs"][name] = resolved(section)
+        elif kind == "Memory_Mode":
+            out["memory_modes"][name] = resolved(section)
+    if not out["system_configs"] or not out["memory_modes"]:
+        raise TargetError(
+            f"Vela config file {path!r} defines no System_Config or no Memory_Mode section. "
+            "Add at least one [System_Config.NAME] and one [Memory_Mode.NAME] section."
+        )
+    return out
+
+
+def _system_config_fits(accelerator: str, system_config: str) -> bool:
+    """A config named for one NPU family (e.g. Ethos_U85_*) fits only that family."""
+    m = _FAMILY_IN_NAME.search(system_config)
+    return m is None or accelerator.startswith(f"ethos-u{m.group(1)}")
+
+
+@lru_cache(maxsize=256)
+def _vela_rejects(ini: str, accelerator: str, system_config: str, memory_mode: str) -> str | None:
+    """Vela's own verdict on a combination: None if valid, else its message."""
+    from ethosu.vela.architecture_features import ArchitectureFeatures
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            ArchitectureFeatures([ini], accelerator, system_config, memory_mode, 3, False, None)
+    except Exception as e:  # Vela's CliOptionError/ConfigOptionError
+        return str(e).replace("Error: ", "").strip()
+    return None
+
+
+def valid_system_configs(accelerator: str, config_ini: str | None = None) -> list[str]:
+    ini = config_ini or bundled_vela_ini()
+    return [s for s in read_vela_ini(ini)["system_configs"] if _system_config_fits(accelerator, s)]
+
+
+def valid_memory_modes(accelerator: str, system_config: str, config_ini: str | None = None) -> list[str]:
+    ini = config_ini or bundled_vela_ini()
+    return [
+        m for m in read_vela_ini(ini)["memory_modes"]
+        if _vela_rejects(ini, accelerator, system_config, m) is None
+    ]
+
+
+def resolve_target(target: "str | Target" = "corstone-320", system_config: str | None = None,
+                   memory_mode: str | None = None, config_ini: str | None = None) -> Target:
+    """Turn a preset name, accelerator string or Target into a validated Target."""
+    if isinstance(target, Target):
+        t = target
+        if system_config or memory_mode or config_ini:
+            t = replace(t, system_config=system_config or t.system_config,
+                        memory_mode=memory_mode or t.memory_mode,
+                        config_ini=config_ini or t.config_ini, preset=None)
+        return validate(t)
+    if not isinstance(target, str):
+        raise TargetError(f"target must be a preset name, an accelerator string or a Target, not {type(target).__name__}.")
+    name = target.strip().lower()
+    preset = None
+    if name in PRESETS:
+        accelerator, sc, mm, _ = PRESETS[name]
+        preset = name if not (system_config or memory_mode or config_ini) else None
+    elif name in accelerators():
+        accelerator = name
+        sc, mm = FAMILY_DEFAULTS[accelerator.rsplit("-", 1)[0]]
+    else:
+        raise TargetError(
+            f"Unknown target {target!r}. Use a preset ({', '.join(PRESETS)}) or an accelerator config: "
+            f"{', '.join(accelerators())}."
+        )
+    if config_ini is not None:
+        config_ini = os.path.abspath(os.path.expanduser(str(config_ini)))
+    return validate(Target(accelerator, system_config or sc, memory_mode or mm, config_ini, preset))
+
+
+def validate(t: Target) -> Target:
+    if t.accelerator not in accelerators():
+        raise TargetError(f"Unknown accelerator {t.accelerator!r}. Valid: {', '.join(accelerators())}.")
+    ini = t.vela_config_path
+    configs = read_vela_ini(ini)
+    fitting = valid_system_configs(t.accelerator, t.config_ini)
+    if t.system_config not in fitting:
+        why = "is not defined in the Vela config" if t.system_config not in configs["system_configs"] \
+            else f"is for another NPU family than {t.accelerator}"
+        raise TargetError(
+            f"System config {t.system_config!r} {why}. Valid for {t.accelerator}: {', '.join(fitting)}."
+        )
+    if t.memory_mode not in configs["memory_modes"]:
+        raise TargetError(
+            f"Unknown memory mode {t.memory_mode!r}. Valid for {t.accelerator} with {t.system_config}: "
+            f"{', '.join(valid_memory_modes(t.accelerator, t.system_config, t.config_ini))}."
+        )
+    verdict = _vela_rejects(ini, t.accelerator, t.system_config, t.memory_mode)
+    if verdict is not None:
+        raise TargetError(
+            f"Memory mode {t.memory_mode!r} does not work with {t.system_config} ({verdict}). Valid for "
+            f"{t.accelerator} with {t.system_config}: "
+            f"{', '.join(valid_memory_modes(t.accelerator, t.system_config, t.config_ini))}."
+        )
+    return t
+
+
+def targets_table(config_ini: str | None = None):
+    """One row per accelerator: its family, MACs, default and valid system configs."""
+    import pandas as pd
+
+    rows = []
+    for acc in accelerators():
+        family = acc.rsplit("-", 1)[0]
+        sc, mm = FAMILY_DEFAULTS[family]
+        rows.append({
+            "accelerator": acc, "family": family, "macs_per_cycle": int(acc.rsplit("-", 1)[1]),
+            "default_system_config": sc, "default_memory_mode": mm,
+            "system_configs": ", ".join(valid_system_configs(acc, config_ini)),
+        })
+    return pd.DataFrame(rows)
+
+
+def presets_table():
+    import pandas as pd
+
+    return pd.DataFrame([
+        {"preset": k, "accelerator": a, "system_config": s, "memory_mode": m, "description": d}
+        for k, (a, s, m, d) in PRESETS.items()
+    ])

@@ -1,0 +1,168 @@
+"""The persistent compile worker: a separate process, started lazily and reused,
+so a native crash in the toolchain cannot take the user's kernel down and the
+kernel stays responsive while it waits."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from . import errors
+from .errors import CompileCancelled, LabkitError, WorkerCrashedError
+
+# Recycle the worker after this many compiles or above this resident memory, so a
+# long session (a classroom, a demo day) has bounded memory.
+MAX_JOBS = int(os.environ.get("LABKIT_WORKER_MAX_JOBS", "25"))
+MAX_RSS_MB = int(os.environ.get("LABKIT_WORKER_MAX_RSS_MB", "3072"))
+
+
+def _serve(conn) -> None:  # runs in the worker process
+    from . import pipeline
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        kind = message[0]
+        if kind == "stop":
+            return
+        if kind == "warm":
+            pipeline.warm_up()
+            conn.send(("warm",))
+            continue
+        _, job, out_dir = message
+        try:
+            pipeline.run(job, Path(out_dir), progress=lambda s, d="": conn.send(("progress", s, d)),
+                         capture_fds=True)
+            conn.send(("done", _rss_mb()))
+        except LabkitError as e:
+            conn.send(("error", type(e).__name__, str(e)))
+        except BaseException as e:  # noqa: BLE001 - every failure must reach the kernel as a message
+            conn.send(("error", "CompileError",
+                       f"the compile failed unexpectedly: {type(e).__name__}: {pipeline._first_line(e)}. "
+                       "Re-run with in_process=True to see the traceback."))
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+class Worker:
+    def __init__(self):
+        self._proc = None
+        self._conn = None
+        self._jobs = 0
+        self._lock = threading.Lock()
+        self.last_rss_mb: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._alive() else None
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _ensure_started(self) -> None:
+        """Start ``python -m labkit.worker`` on one end of a socket pair. A plain
+        subprocess (not multiprocessing's spawn) never re-imports the user's
+        __main__, so scripts without an ``if __name__ == '__main__'`` guard work."""
+        if self._alive():
+            return
+        ours, theirs = socket.socketpair()
+        self.log_path = Path(tempfile.gettempdir()) / f"labkit-worker-{os.getpid()}.log"
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "labkit.worker", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._jobs = 0
+
+    def warm(self) -> None:
+        """Start the worker and import the toolchain now (hides ~10 s before a demo)."""
+        with self._lock:
+            self._ensure_started()
+            self._conn.send(("warm",))
+            self._wait(lambda *a: None, None)
+
+    def run(self, job, out_dir: Path, progress, cancel: threading.Event | None = None) -> None:
+        with self._lock:
+            self._ensure_started()
+            try:
+                self._conn.send(("compile", job, str(out_dir)))
+                done = self._wait(progress, cancel)
+            except BaseException:
+                self.stop(kill=True)  # interrupted or crashed: never reuse a worker mid-job
+                raise
+            self._jobs += 1
+            self.last_rss_mb = done[1]
+            if self._jobs >= MAX_JOBS or done[1] > MAX_RSS_MB:
+                self.stop()
+
+    def _wait(self, progress, cancel):
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise CompileCancelled("Compile cancelled; nothing was cached. Press Compile to start again.")
+            try:
+                ready = self._conn.poll(0.1)
+                message = self._conn.recv() if ready else None
+            except (EOFError, OSError):
+                message = None
+                ready = True
+            if message is None:
+                if ready or not self._alive():
+                    code = self._proc.wait(5)
+                    raise WorkerCrashedError(
+                        f"The compile worker process died (exit code {code}): a crash in the native "
+                        "toolchain, or the machine ran out of memory. Nothing was cached; compiling "
+                        f"again starts a fresh worker. Its log: {self.log_path}")
+                continue
+            if message[0] == "progress":
+                progress(message[1], message[2])
+            elif message[0] == "error":
+                raise getattr(errors, message[1], LabkitError)(message[2])
+            else:
+                return message
+
+    def stop(self, kill: bool = False) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is None:
+            return
+        if not kill and proc.poll() is None:
+            try:
+                conn.send(("stop",))
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        conn.close()
+
+
+_worker: Worker | None = None
+
+
+def shared() -> Worker:
+    """The kernel's one worker, stopped when the kernel exits."""
+    global _worker
+    if _worker is None:
+        import atexit
+
+        _worker = Worker()
+        atexit.register(_worker.stop)
+    return _worker
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))
