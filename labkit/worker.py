@@ -5,6 +5,7 @@ kernel stays responsive while it waits."""
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ def _serve(conn) -> None:  # runs in the worker process
 
     while True:
         try:
-            message = conn.recv()
+            message = pickle.loads(conn.recv_bytes())
         except (EOFError, KeyboardInterrupt):
             return
         kind = message[0]
@@ -91,14 +92,14 @@ class Worker:
         """Start the worker and import the toolchain now (hides ~10 s before a demo)."""
         with self._lock:
             self._ensure_started()
-            self._conn.send(("warm",))
+            self._send(("warm",))
             self._wait(lambda *a: None, None)
 
     def run(self, job, out_dir: Path, progress, cancel: threading.Event | None = None) -> None:
         with self._lock:
             self._ensure_started()
             try:
-                self._conn.send(("compile", job, str(out_dir)))
+                self._send(("compile", job, str(out_dir)))
                 done = self._wait(progress, cancel)
             except BaseException:
                 self.stop(kill=True)  # interrupted or crashed: never reuse a worker mid-job
@@ -107,6 +108,11 @@ class Worker:
             self.last_rss_mb = done[1]
             if self._jobs >= MAX_JOBS or done[1] > MAX_RSS_MB:
                 self.stop()
+
+    def _send(self, message) -> None:
+        # Plain pickle, not multiprocessing's: torch registers shared-memory reducers
+        # for tensors there, which only work between multiprocessing's own children.
+        self._conn.send_bytes(pickle.dumps(message))
 
     def _wait(self, progress, cancel):
         while True:
@@ -140,7 +146,7 @@ class Worker:
             return
         if not kill and proc.poll() is None:
             try:
-                conn.send(("stop",))
+                conn.send_bytes(pickle.dumps(("stop",)))
                 proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass

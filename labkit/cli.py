@@ -1,0 +1,159 @@
+"""The `labkit` command: models, targets, compile, doctor, lab."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import LabkitError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _print_table(df) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 90, "display.max_rows", 500):
+        print(df.to_string(index=False))
+
+
+def cmd_models(args) -> None:
+    from .models import models_table
+
+    _print_table(models_table())
+
+
+def cmd_targets(args) -> None:
+    from .targets import presets_table, targets_table
+
+    print("Presets:")
+    _print_table(presets_table())
+    print("\nAccelerator configs (system configs read from Vela's .ini):")
+    _print_table(targets_table(args.config_ini))
+
+
+def cmd_compile(args) -> None:
+    from .api import compile
+
+    report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
+                     config_ini=args.config_ini, cache=not args.no_cache, progress=not args.json)
+    if args.json:
+        operators = json.loads(report.operators.to_json(orient="records"))
+        print(json.dumps({"summary": json.loads(report.summary.to_json()), "operators": operators}, indent=1))
+        return
+    if args.csv:
+        report.operators.to_csv(args.csv, index=False)
+        print(f"wrote the operator table to {args.csv}", file=sys.stderr)
+    if args.html:
+        report.to_html(args.html)
+        print(f"wrote {args.html}", file=sys.stderr)
+    print(report.summary_text())
+    print(f"\nOperators (placement by the Ethos-U partitioner; {'from the cache' if report.from_cache else 'compiled now'}):")
+    _print_table(report.operators[["node", "op", "module", "placement", "partition", "reason"]])
+
+
+def cmd_doctor(args) -> None:
+    from . import cache
+    from .report import tool_versions
+    from .targets import bundled_vela_ini
+
+    print("labkit doctor")
+    print(f"  python           {sys.version.split()[0]} ({sys.executable})")
+    for k, v in tool_versions().items():
+        print(f"  {k:<16} {v}")
+    print(f"  vela config      {bundled_vela_ini()}")
+    root = cache.default_root()
+    print(f"  cache            {root} ({len(cache.entries())} entries, {cache.size_bytes() / 2**20:.1f} MiB)")
+    try:
+        from . import fvp
+
+        for line in fvp.doctor_lines():
+            print(f"  {line}")
+    except ImportError:
+        print("  Corstone FVP     not checked (labkit.fvp is not available in this version)")
+
+
+def cmd_lab(args) -> None:
+    """Start JupyterLab on the lessons, bound to localhost with token auth."""
+    notebooks = REPO / "notebooks"
+    start = notebooks / "01_first_model_on_an_npu.ipynb"
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.ip={args.ip}", f"--ServerApp.port={args.port}",
+           f"--ServerApp.root_dir={notebooks}"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if start.exists():
+        cmd.append(f"--LabApp.default_url=/lab/tree/{start.name}")
+    print("Starting JupyterLab on the labkit lessons (token auth on; the URL with the token is printed below).")
+    os.execv(sys.executable, cmd)
+
+
+def cmd_cache(args) -> None:
+    from . import cache
+
+    if args.action == "clear":
+        cache.clear()
+        print(f"cleared {cache.default_root()}")
+    else:
+        print(f"{cache.default_root()}: {len(cache.entries())} entries, {cache.size_bytes() / 2**20:.1f} MiB")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="labkit", description="Compile PyTorch models for Arm Ethos-U NPUs "
+                                "with ExecuTorch + Vela, and see where the cycles go.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("models", help="list the built-in models").set_defaults(func=cmd_models)
+    t = sub.add_parser("targets", help="list presets and accelerator configs")
+    t.add_argument("--config-ini", help="a custom Vela .ini")
+    t.set_defaults(func=cmd_targets)
+
+    c = sub.add_parser("compile", help="compile a model for a target and print its report")
+    c.add_argument("model", help="a built-in model name or a .pt2 file")
+    c.add_argument("--target", default="corstone-320", help="preset or accelerator (default: corstone-320)")
+    c.add_argument("--system-config")
+    c.add_argument("--memory-mode")
+    c.add_argument("--config-ini", help="a custom Vela .ini")
+    out = c.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print {summary, operators} as JSON")
+    out.add_argument("--csv", metavar="FILE", help="also write the operator table as CSV")
+    c.add_argument("--html", metavar="FILE", help="also write a standalone HTML report")
+    c.add_argument("--no-cache", action="store_true")
+    c.set_defaults(func=cmd_compile)
+
+    sub.add_parser("doctor", help="tool versions, FVP, cache").set_defaults(func=cmd_doctor)
+
+    lab = sub.add_parser("lab", help="start JupyterLab on the lessons (localhost, token auth)")
+    lab.add_argument("--ip", default="127.0.0.1")
+    lab.add_argument("--port", default="8888")
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=cmd_lab)
+
+    k = sub.add_parser("cache", help="show or clear the compile cache")
+    k.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
+    k.set_defaults(func=cmd_cache)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except LabkitError as e:
+        if args.debug:
+            raise
+        print(f"labkit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("labkit: interrupted; nothing was cached.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The `labkit` command, run as a user would (a real subprocess)."""
+
+import json
+import subprocess
+import sys
+
+
+def labkit(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_commands():
+    out = labkit("--help")
+    assert out.returncode == 0
+    for cmd in ("models", "targets", "compile", "doctor", "lab"):
+        assert cmd in out.stdout
+
+
+def test_import_labkit_does_not_import_the_toolchain():
+    code = "import sys, labkit; print(sorted(m for m in ('torch', 'executorch', 'plotly') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_models_and_targets_tables():
+    models = labkit("models").stdout
+    for name in ("ds_cnn", "mobilenet_v1_025", "resnet8", "deep_autoencoder", "mobilenet_v2"):
+        assert name in models
+    targets = labkit("targets").stdout
+    assert "corstone-320" in targets and "ethos-u85-2048" in targets and "Ethos_U65_Client_Server" in targets
+
+
+def test_compile_json(compiled):
+    compiled("ds_cnn", "ethos-u85-256")  # warm the session cache; the CLI reads the same cache
+    out = labkit("compile", "ds_cnn", "--target", "ethos-u85-256", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["summary"]["source"] == "vela-estimate"
+    assert data["summary"]["total_cycles"] == compiled("ds_cnn", "ethos-u85-256").summary["total_cycles"]
+    assert {"node", "op", "module", "placement", "reason"} <= set(data["operators"][0])
+
+
+def test_compile_readable_and_csv(compiled, tmp_path):
+    compiled("ds_cnn", "ethos-u55-128")
+    csv_path = tmp_path / "ops.csv"
+    out = labkit("compile", "ds_cnn", "--target", "corstone-300", "--csv", str(csv_path))
+    assert out.returncode == 0, out.stderr
+    assert "vela-estimate" in out.stdout and "aten.avg_pool2d" in out.stdout
+    import pandas as pd
+
+    assert (pd.read_csv(csv_path)["placement"] == "CPU").sum() >= 1
+
+
+def test_user_error_is_one_line_without_traceback():
+    out = labkit("compile", "ds_cnn", "--target", "ethos-u55-128", "--memory-mode", "Dedicated_Sram")
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("labkit: error: Memory mode 'Dedicated_Sram'")
+    assert "Traceback" not in out.stderr
+
+
+def test_debug_flag_shows_traceback():
+    out = labkit("--debug", "compile", "no_such_model")
+    assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_doctor():
+    out = labkit("doctor")
+    assert out.returncode == 0
+    assert "executorch_version" in out.stdout and "cache" in out.stdout
