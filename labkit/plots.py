@@ -1,0 +1,395 @@
+"""Plotly figures of a Report: one function per figure, Report in, go.Figure out.
+
+Every figure names its target (accelerator · system config · memory mode) and
+the source of its numbers in the title, uses the same NPU / CPU colours, and has
+a transparent background with mid-tone colours so it reads in JupyterLab's
+light and dark themes alike. Plotly is imported here only; ``import labkit``
+does not import this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# Same colours in every figure (and the Lab, and the HTML report).
+NPU_COLOR = "#4C9BE8"      # mid blue
+CPU_COLOR = "#F28E2B"      # mid orange
+MEMORY_COLOR = "#B07AA1"   # access cycles the NPU waits on memory
+LIMIT_COLOR = "#E15759"    # the memory mode's SRAM limit
+FONT_COLOR = "#808080"     # mid grey: readable on white and on JupyterLab's dark grey
+GRID_COLOR = "rgba(128, 128, 128, 0.25)"
+
+SOURCE_LABELS = {
+    "vela-estimate": "Vela estimate",
+    "tosa-reference": "TOSA reference run",
+    "fvp-measured": "FVP measured",
+    "pytorch-float": "PyTorch float",
+}
+
+
+# ------------------------------------------------------------------ labels
+
+def source_label(report) -> str:
+    """'Vela estimate' for a report whose numbers are Vela's estimate."""
+    source = str(report.summary.get("source", ""))
+    return SOURCE_LABELS.get(source, source or "unknown source")
+
+
+def target_label(report) -> str:
+    s = report.summary
+    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']}"
+
+
+def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:
+    """Title (what · model, then target · source), transparent theme-neutral look."""
+    title = (f"<b>{what}</b> · {report.summary['model']}"
+             f"<br><sup>{target_label(report)} · {source_label(report)}</sup>")
+    fig.update_layout(
+        template="plotly_white", title=dict(text=title, x=0.01, xanchor="left"), height=height,
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(color=FONT_COLOR, size=12), margin=dict(l=10, r=10, t=70, b=40),
+        hoverlabel=dict(align="left"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0,
+                    bgcolor="rgba(0,0,0,0)"),
+    )
+    fig.update_xaxes(gridcolor=GRID_COLOR, zerolinecolor=GRID_COLOR, linecolor=GRID_COLOR)
+    fig.update_yaxes(gridcolor=GRID_COLOR, zerolinecolor=GRID_COLOR, linecolor=GRID_COLOR)
+    return fig
+
+
+def _note(fig: go.Figure, text: str, below: int = 0) -> None:
+    """A footnote ``below`` pixels under the plot area (room for an axis title);
+    the bottom margin grows to hold it."""
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-below, xanchor="left",
+                       yanchor="top", showarrow=False, font=dict(size=11, color=FONT_COLOR), align="left")
+    fig.update_layout(margin_b=max(fig.layout.margin.b or 0, below + 30))
+
+
+def _empty(fig: go.Figure, text: str) -> go.Figure:
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=dict(size=14, color=FONT_COLOR))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _short_op(op: str) -> str:
+    """'convolution' for 'aten.convolution'; backend ops keep their 'tosa.' prefix."""
+    return op[5:] if op.startswith("aten.") else op
+
+
+def short_source(source: str) -> str:
+    """'mlperf_tiny/ds_cnn.py:73' rather than the whole site-packages path."""
+    parts = str(source or "").replace("\\", "/").split("/")
+    return "/".join(parts[-2:]) if source else "—"
+
+
+def presentation(fig: go.Figure, scale: float = 1.5) -> go.Figure:
+    """Larger fonts and figure for live demos (the Lab's presentation mode)."""
+    fig.update_layout(font_size=round(12 * scale), height=round((fig.layout.height or 400) * scale),
+                      hoverlabel_font_size=round(13 * scale))
+    for a in fig.layout.annotations:
+        a.font.size = round((a.font.size or 12) * scale)
+    return fig
+
+
+# ------------------------------------------------------------------ placement
+
+def placement(report) -> go.Figure:
+    """Every operator in graph order: an NPU lane and a CPU lane, hover with op,
+    module, source line and (for the CPU) the partitioner's reason."""
+    ops = report.operators.reset_index(drop=True)
+    backend = ops["origin"].eq("backend") if "origin" in ops else pd.Series(False, index=ops.index)
+    fig = go.Figure()
+    lanes = [("NPU", ops["placement"].eq("NPU") & ~backend, 1, NPU_COLOR, ""),
+             ("NPU (inserted by the backend)", backend, 1, NPU_COLOR, "/"),
+             ("CPU", ops["placement"].eq("CPU"), -1, CPU_COLOR, "")]
+    for name, mask, y, color, pattern in lanes:
+        rows = ops[mask]
+        if rows.empty and pattern:  # the NPU and CPU lanes are always there
+            continue
+        fig.add_bar(x=rows.index, y=[y] * len(rows), name=f"{name} ({len(rows)})",
+                    marker=dict(color=color, line_width=0, pattern_shape=pattern),
+                    hovertext=[_placement_hover(i, r) for i, r in rows.iterrows()],
+                    hovertemplate="%{hovertext}<extra></extra>")
+    for p, rows in ops[ops["partition"].notna()].groupby("partition"):
+        x0, x1 = rows.index.min() - 0.5, rows.index.max() + 0.5
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1.3, fillcolor=NPU_COLOR, opacity=0.12,
+                      line_width=0, layer="below")
+        fig.add_annotation(x=x0, y=1.3, text=f"NPU partition {int(p)}", xanchor="left", yanchor="top",
+                           showarrow=False, font=dict(size=11, color=FONT_COLOR))
+    s = report.summary
+    _style(fig, report, "Operator placement", 300)
+    fig.update_layout(bargap=0.1, barmode="overlay")
+    fig.update_xaxes(title_text="operator, in graph order", range=[-1, len(ops)], showgrid=False, zeroline=False)
+    fig.update_yaxes(tickvals=[0.5, -0.5], ticktext=["NPU", "CPU"], range=[-1.1, 1.35], showgrid=False)
+    _note(fig, f"{s['npu_ops']} operators on the NPU · {s['cpu_ops']} on the CPU · "
+               f"{s['partitions']} NPU partition(s). Hover an operator for its module, source line and, "
+               "on the CPU, why.", below=45)
+    return fig
+
+
+def _placement_hover(i: int, row) -> str:
+    lines = [f"<b>#{i} {row['op']}</b>", f"module: {row['module'] or '(top level)'}",
+             f"source: {short_source(row['source'])}"]
+    if isinstance(row.get("shape"), str) and row["shape"]:
+        lines.append(f"output: {row['shape']}")
+    if row["placement"] == "NPU":
+        if not pd.isna(row["partition"]):
+            lines.append(f"NPU partition {int(row['partition'])}")
+        if not pd.isna(row.get("cycles", float("nan"))) and row.get("cycles", 0) > 0:
+            lines.append(f"{row['cycles']:,.0f} cycles (Vela estimate)")
+    else:
+        lines.append("CPU: " + _wrap(row["reason"]))
+    return "<br>".join(lines)
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    out, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + len(word) + 1 > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>  ".join(out + [line])
+
+
+# ------------------------------------------------------------------ cycles
+
+_COSTS = ["cycles", "npu_cycles", "sram_ac", "dram_ac", "flash_ac", "macs"]
+
+
+def cost_table(report, by: str = "operator", depth: int = 2) -> pd.DataFrame:
+    """[label, cycles, npu_cycles, sram_ac, dram_ac, flash_ac, macs] with cycles > 0,
+    per operator or per module (module paths cut to ``depth`` parts). Reads the
+    attributed cost columns of ``report.operators`` when present, else Vela's
+    per-layer table (one row per Vela layer)."""
+    if by not in ("operator", "module"):
+        raise ValueError(f"by must be 'operator' or 'module', not {by!r}")
+    ops = report.operators.reset_index(drop=True)
+    if "cycles" in ops:
+        if by == "operator":
+            where = ops["module"].where(ops["module"] != "", "(top level)")
+            if "origin" in ops:
+                where = where.where(ops["origin"] != "backend", "inserted by the backend")
+            rows = ops.assign(label=[f"#{i} {_short_op(o)} · {w}" for i, o, w in zip(ops.index, ops["op"], where)])
+        elif callable(getattr(report, "by_module", None)):
+            rows = report.by_module(depth).assign(label=lambda d: d["module"].replace("", "(top level)"))
+        else:
+            rows = _group_modules(ops, depth)
+    else:  # a report without attribution: Vela's layers
+        layers = _layers(report)
+        if by == "operator":
+            rows = layers.assign(label=[f"#{i} {o} (partition {p})" for i, o, p in
+                                        zip(layers.index, layers["op"], layers["partition"])])
+        elif "module" in layers:
+            rows = _group_modules(layers, depth)
+        else:
+            return pd.DataFrame(columns=["label", *_COSTS])
+    rows = rows[rows["cycles"].fillna(0) > 0]
+    return rows[["label", *_COSTS]].reset_index(drop=True)
+
+
+def _group_modules(df: pd.DataFrame, depth: int) -> pd.DataFrame:
+    module = df["module"].fillna("").map(lambda m: ".".join(m.split(".")[:depth]) if m else "(top level)")
+    return df.assign(label=module).groupby("label", sort=False)[_COSTS].sum(min_count=1).reset_index()
+
+
+def _layers(report) -> pd.DataFrame:
+    """Vela's per-layer CSV in labkit's column names."""
+    L = report.layers
+    out = pd.DataFrame({
+        "partition": L["partition"], "op": L["Original Operator"], "cycles": L["Op Cycles"],
+        "npu_cycles": L["NPU"], "sram_ac": L["SRAM AC"], "dram_ac": L["DRAM AC"],
+        "flash_ac": L["OnFlash AC"] + L["OffFlash AC"], "macs": L["MAC Count"],
+        "staging_kib": L["Staging Usage"] / 1024,
+    })
+    for col in ("module", "node"):
+        if col in L:
+            out[col] = L[col].fillna("")
+    return out
+
+
+def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Figure:
+    """The ``top`` operators (or modules) by cycles, the rest summed as 'other';
+    each bar split into NPU compute and the memory-access cycles beyond it."""
+    table = cost_table(report, by, depth)
+    unit = "operator" if by == "operator" else "module"
+    fig = go.Figure()
+    _style(fig, report, f"Cycles by {unit}", 160 + 26 * min(len(table), top + 1))
+    if table.empty:
+        return _empty(fig, f"No cycles per {unit} in this report (no NPU work, or no attribution).")
+    shown = table.sort_values("cycles", ascending=False, kind="stable")
+    if len(shown) > top:
+        rest = shown.iloc[top:]
+        other = rest[_COSTS].sum().to_frame().T.assign(label=f"other ({len(rest)} {unit}s)")
+        shown = pd.concat([shown.iloc[:top], other], ignore_index=True)
+    total = float(table["cycles"].sum())
+    compute = shown[["npu_cycles", "cycles"]].min(axis=1)
+    waiting = shown["cycles"] - compute
+    hover = [f"<b>{r.label}</b><br>{r.cycles:,.0f} cycles ({100 * r.cycles / total:.1f}%)"
+             f"<br>NPU compute {r.npu_cycles:,.0f}<br>access cycles: SRAM {r.sram_ac:,.0f} · "
+             f"DRAM {r.dram_ac:,.0f} · flash {r.flash_ac:,.0f}<br>MACs {r.macs:,.0f}"
+             for r in shown.itertuples()]
+    for name, values, color in (("NPU compute", compute, NPU_COLOR),
+                                ("memory access beyond compute", waiting, MEMORY_COLOR)):
+        fig.add_bar(y=shown["label"], x=values, orientation="h", name=name, marker_color=color,
+                    hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title_text="cycles")
+    s = report.summary
+    note = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / s['clock_hz']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz"
+    cpu = int((report.operators["placement"] == "CPU").sum())
+    if cpu:
+        note += f" · {cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
+    _note(fig, note, below=45)
+    return fig
+
+
+# ------------------------------------------------------------------ modules
+
+def module_treemap(report) -> go.Figure:
+    """Cycles by nn.Module path as a treemap: the model at the root, each tile a
+    module sized by its cycles (its submodules' included), coloured from NPU blue
+    (compute-bound) to purple (waiting on memory)."""
+    ops = report.operators
+    fig = go.Figure()
+    _style(fig, report, "Cycles by module", 480)
+    if "cycles" in ops:
+        backend = ops["origin"].eq("backend") if "origin" in ops else False
+        data = ops.assign(module=ops["module"].where(~backend, "(inserted by the backend)"))
+    else:
+        data = _layers(report) if "module" in report.layers else pd.DataFrame(columns=["module", "cycles"])
+    data = data[data["cycles"].fillna(0) > 0]
+    if data.empty:
+        return _empty(fig, "No cycles per module in this report (no NPU work, or no attribution).")
+    root = str(report.summary["model"])
+    totals: dict[str, list[float]] = {root: [0.0, 0.0]}  # path -> [cycles, NPU compute cycles]
+    for module, c, npu in zip(data["module"].fillna(""), data["cycles"], data["npu_cycles"].fillna(0)):
+        parts = module.split(".") if module else ["(top level)"]
+        for key in [root] + [".".join(parts[:k]) for k in range(1, len(parts) + 1)]:
+            acc = totals.setdefault(key, [0.0, 0.0])
+            acc[0] += c
+            acc[1] += min(npu, c)
+    ids = list(totals)
+    parents = ["" if i == root else (i.rsplit(".", 1)[0] if "." in i else root) for i in ids]
+    memory_share = [1 - totals[i][1] / totals[i][0] for i in ids]
+    fig.add_treemap(
+        ids=ids, parents=parents, labels=[root] + [_tile_label(i) for i in ids[1:]],
+        values=[totals[i][0] for i in ids], branchvalues="total", customdata=memory_share,
+        textinfo="label+percent root", root_color="rgba(0,0,0,0)",
+        hovertemplate="<b>%{id}</b><br>%{value:,.0f} cycles, %{percentRoot:.1%} of the model"
+                      "<br>%{customdata:.0%} of them memory access beyond compute<extra></extra>",
+        marker=dict(colors=memory_share, colorscale=[[0, NPU_COLOR], [1, MEMORY_COLOR]], cmin=0, cmax=1,
+                    line=dict(width=1, color="rgba(128,128,128,0.5)"),
+                    colorbar=dict(title=dict(text="memory-bound<br>share", side="top"), tickformat=".0%",
+                                  thickness=12, len=0.6, outlinewidth=0)),
+    )
+    fig.update_layout(margin=dict(t=70, l=5, r=5, b=5))
+    return fig
+
+
+def _tile_label(path: str) -> str:
+    """The last part of a module path; 'features.3' rather than a bare '3'."""
+    parts = path.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 1 and parts[-1].isdigit() else parts[-1]
+
+
+# ------------------------------------------------------------------ memory
+
+def sram_limit_kib(report) -> float:
+    """The memory mode's SRAM limit in KiB, NaN when it sets none."""
+    memory = getattr(report, "memory", None)
+    for source in (getattr(memory, "attrs", {}), report.summary):
+        value = source.get("sram_limit_kib") if hasattr(source, "get") else None
+        if value is not None and not pd.isna(value):
+            return float(value)
+    return float("nan")
+
+
+def memory_table(report) -> pd.DataFrame:
+    """[partition, layer, op, node, module, staging_kib] per Vela layer in graph order."""
+    memory = getattr(report, "memory", None)
+    if isinstance(memory, pd.DataFrame) and "staging_kib" in memory:
+        return memory.reset_index(drop=True)
+    layers = _layers(report)
+    layers["layer"] = layers.groupby("partition").cumcount()
+    return layers.reset_index(drop=True)
+
+
+def memory(report) -> go.Figure:
+    """SRAM staging usage of every Vela layer, in order, against the memory mode's limit."""
+    mem = memory_table(report)
+    limit = sram_limit_kib(report)
+    fig = go.Figure()
+    _style(fig, report, "SRAM staging usage per layer", 400)
+    if mem.empty:
+        return _empty(fig, "No NPU layers: nothing is staged in SRAM.")
+    x = list(range(len(mem)))
+    hover = [f"<b>partition {r.partition} · layer {r.layer}</b><br>{r.op}"
+             + (f"<br>module: {getattr(r, 'module') or '(top level)'}" if hasattr(r, "module") else "")
+             + f"<br>{r.staging_kib:,.1f} KiB staged" for r in mem.itertuples()]
+    fig.add_bar(x=x, y=mem["staging_kib"], name="SRAM staging", marker_color=NPU_COLOR,
+                hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+    peak = float(mem["staging_kib"].max())
+    top = peak * 1.25 or 1.0
+    if not math.isnan(limit):
+        off_scale = limit > 4 * peak  # keep the bars readable; say where the limit is
+        name = f"limit {limit:,.0f} KiB" + (" (above this axis)" if off_scale else "")
+        fig.add_scatter(x=[-0.5, len(mem) - 0.5], y=[limit, limit], mode="lines", name=name,
+                        line=dict(color=LIMIT_COLOR, dash="dash", width=2), hoverinfo="name")
+        top = top if off_scale else max(top, limit * 1.1)
+    starts = mem.index[mem["partition"].ne(mem["partition"].shift())]
+    for start in starts:
+        fig.add_vline(x=start - 0.5, line=dict(color=GRID_COLOR, dash="dot"),
+                      annotation_text=f"partition {mem.at[start, 'partition']}",
+                      annotation_position="top right", annotation_font=dict(size=11, color=FONT_COLOR))
+    fig.update_xaxes(title_text="Vela layer, in execution order", range=[-0.7, len(mem) - 0.3], showgrid=False,
+                     zeroline=False)
+    fig.update_yaxes(title_text="KiB", range=[0, top])
+    s = report.summary
+    note = f"peak staging {peak:,.1f} KiB · SRAM used {s['sram_kib']:,.1f} KiB · flash {s['flash_kib']:,.1f} KiB"
+    if not math.isnan(limit):
+        note += f" · the memory mode allows {limit:,.0f} KiB ({100 * s['sram_kib'] / limit:.1f}% used)"
+    else:
+        note += " · the memory mode sets no SRAM limit"
+    _note(fig, note, below=45)
+    return fig
+
+
+# ------------------------------------------------------------------ summary
+
+def summary_card(report) -> go.Figure:
+    """The headline numbers as Indicator tiles."""
+    s = report.summary
+    tiles = [
+        ("inference", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), None),
+        ("total cycles", s["total_cycles"], dict(valueformat=",d"), None),
+        ("MACs", s["macs"], dict(valueformat=".3s"), None),
+        ("NPU partitions", s["partitions"], dict(valueformat="d"), None),
+        ("NPU operators", s["npu_ops"], dict(valueformat="d"), NPU_COLOR),
+        ("CPU operators", s["cpu_ops"], dict(valueformat="d"), CPU_COLOR),
+        ("SRAM", s["sram_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
+        ("flash", s["flash_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
+    ]
+    if s.get("dram_kib", 0) and s["dram_kib"] > 0:
+        tiles.append(("DRAM", s["dram_kib"], dict(suffix=" KiB", valueformat=".1f"), None))
+    columns = 4
+    rows = math.ceil(len(tiles) / columns)
+    fig = go.Figure()
+    for k, (title, value, number, color) in enumerate(tiles):
+        r, c = divmod(k, columns)
+        fig.add_indicator(mode="number", value=float(value), title=dict(text=title, font=dict(size=13)),
+                          number=dict(font=dict(size=30, color=color or FONT_COLOR), **number),
+                          domain=dict(row=r, column=c))
+    _style(fig, report, "Summary", 110 + 100 * rows)
+    fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
+    _note(fig, f"{s['inferences_per_s']:,.0f} inferences/s at {s['clock_hz'] / 1e6:.0f} MHz · "
+               f"numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
+               f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
+    return fig
