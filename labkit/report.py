@@ -88,6 +88,37 @@ class Report:
         return cls(summary, frames["operators"], frames["layers"], frames["delegation"],
                    _absolute(meta["artifacts"], directory), meta.get("warnings"), directory)
 
+    # ------------------------------------------------------------ analysis
+    def by_module(self, depth: int = 1) -> pd.DataFrame:
+        """Cycles, MACs and access cycles per nn.Module path at ``depth`` (sums to the total)."""
+        from .insights import by_module
+
+        return by_module(self.operators, depth)
+
+    @property
+    def memory(self) -> pd.DataFrame:
+        """Vela's SRAM staging use per layer; ``.attrs`` has the totals against the limit."""
+        from .insights import memory
+
+        df = memory(self.layers)
+        s = self.summary
+        df.attrs.update({k: s.get(k) for k in ("sram_kib", "sram_limit_kib", "flash_kib", "dram_kib")})
+        return df
+
+    @property
+    def cpu_work(self) -> pd.DataFrame:
+        """CPU operators and the tensors they convert at NPU partition boundaries."""
+        from .insights import cpu_work
+
+        return cpu_work(self.operators)
+
+    def hotspots(self, top: int = 5) -> pd.DataFrame:
+        """The rows that dominate cycles, each with a hint where a user can act on it."""
+        from .insights import hotspots
+
+        macs = int(str(self.summary["accelerator"]).rsplit("-", 1)[1])
+        return hotspots(self.operators, float(self.summary["total_cycles"]), macs, top)
+
     # ------------------------------------------------------------ display
     def __repr__(self) -> str:
         s = self.summary
@@ -192,19 +223,41 @@ def _cpu_reason(node, reasons: dict) -> str:
 
 def operator_rows(graph_module, reasons: dict) -> list[dict]:
     """One row per operator node of the graph the partitioner tagged."""
+    nodes = [n for n in graph_module.graph.nodes if n.op == "call_function"]
+    modules = {n: module_path(n.meta.get("nn_module_stack")) for n in nodes}
     rows = []
-    for node in graph_module.graph.nodes:
-        if node.op != "call_function":
-            continue
-        module, module_type = module_path(node.meta.get("nn_module_stack"))
+    for node in nodes:
+        module, module_type = modules[node]
+        if not module and "quantize" in str(node.target):
+            # Q/DQ nodes carry only the root's module stack: show the module they
+            # quantize for (a quantize's producer, a dequantize's consumer).
+            neighbours = [a for a in node.args[:1] if a in modules] if "dequantize" not in str(node.target) \
+                else [u for u in node.users if u in modules]
+            module = next((modules[n][0] for n in neighbours if modules[n][0]), "")
         tag = node.meta.get("delegation_tag")
+        val = node.meta.get("val")
         rows.append({
             "node": node.name, "op": op_name(node.target), "module": module, "module_type": module_type,
             "source": source_line(node.meta.get("stack_trace")),
+            "shape": "x".join(map(str, val.shape)) if hasattr(val, "shape") else "",
+            "dtype": str(val.dtype).replace("torch.", "") if hasattr(val, "dtype") else "",
             "placement": "NPU" if tag else "CPU", "tag": tag or "",
             "reason": "" if tag else _cpu_reason(node, reasons),
+            "origins": node_origins(node.meta.get("from_node")),
         })
     return rows
+
+
+def node_origins(from_node) -> list[tuple[str, int]]:
+    """(name, graph_id) of every ancestor in a node's provenance, nearest first.
+    The same pairs appear in ExecuTorch's debug.json node_trace, which is how a
+    TOSA operator is joined back to the graph the partitioner saw."""
+    out, stack = [], list(reversed(from_node or []))
+    while stack:
+        src = stack.pop()
+        out.append((src.name, src.graph_id))
+        stack.extend(reversed(getattr(src, "from_node", []) or []))
+    return out
 
 
 _SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partitions
@@ -221,17 +274,21 @@ _SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partit
 
 
 def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: pd.DataFrame) -> Report:
-    from . import vela
+    from . import attribution, vela
 
     tag_to_partition = {p["tag"]: p["index"] for p in partitions}
-    operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "placement",
-                                            "tag", "reason"])
-    operators.insert(6, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
+    origins = [r.pop("origins") for r in rows]
+    operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
+                                            "placement", "tag", "reason"])
+    operators.insert(8, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
     operators = operators.drop(columns="tag")
+    operators, joined = attribution.attribute(operators, origins, partitions, job.target.macs)
 
     vela_summaries = [vela.read_summary(p["dir"]) for p in partitions]
     layer_frames = [vela.read_per_layer(p["dir"]).assign(partition=p["index"]) for p in partitions]
     layers = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame()
+    if len(layers) == len(joined):  # the per-layer CSV and the debug db list the same layers in order
+        layers = pd.concat([layers, joined[["tosa_op", "node", "module"]]], axis=1)
 
     t = job.target
     summary = {"model": job.model, "accelerator": t.accelerator, "system_config": t.system_config,
@@ -244,8 +301,11 @@ def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: 
     seconds = sum(float(s["inference_time"]) for s in vela_summaries)
     summary["inference_ms"] = seconds * 1e3
     summary["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
-    summary["npu_ops"] = int((operators["placement"] == "NPU").sum())
-    summary["cpu_ops"] = int((operators["placement"] == "CPU").sum())
+    limits = [float(s["arena_cache_size"]) for s in vela_summaries]
+    summary["sram_limit_kib"] = min(limits) / 1024 if limits else float("nan")
+    model_ops = operators[operators["origin"] == "model"]
+    summary["npu_ops"] = int((model_ops["placement"] == "NPU").sum())
+    summary["cpu_ops"] = int((model_ops["placement"] == "CPU").sum())
     summary["partitions"] = len(partitions)
     summary["pte_bytes"] = pte.stat().st_size
     summary["weights"] = job.weights
@@ -259,6 +319,10 @@ def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: 
                         "depends on the weight values; trained weights can give different figures")
     if not partitions:
         warnings.append("no operator runs on the NPU: every figure from Vela is zero")
+    if summary["sram_kib"] > summary["sram_limit_kib"]:
+        warnings.append(f"the model needs {summary['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "
+                        f"gives Vela {summary['sram_limit_kib']:.0f} KiB: it does not fit; pick a memory mode "
+                        "with more SRAM or a smaller model")
     artifacts = {
         "pte": pte,
         "log": pte.parent.parent / "compile.log",

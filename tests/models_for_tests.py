@@ -48,3 +48,24 @@ class Raises(nn.Module):
 
 def example():
     return (torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1)),)
+
+
+class PoolHead(nn.Module):
+    """A small CNN whose head averages over H,W with `mean` (pool='mean') or with
+    adaptive_avg_pool2d (pool='adaptive'): the hotspot hint's before/after."""
+
+    def __init__(self, pool: str = "mean"):
+        super().__init__()
+        self.pool = pool
+        self.features = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.ReLU(),
+                                      nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU())
+        self.classifier = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = x.mean((2, 3)) if self.pool == "mean" else torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return self.classifier(x)
+
+
+def image(size=64):
+    return (torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(2)),)

@@ -1,0 +1,97 @@
+"""Questions a user asks of a Report: which modules are expensive, how memory
+is used, what CPU fallbacks cost, and which layers to look at first."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from .attribution import COST_COLUMNS
+
+TOP_LEVEL, BACKEND = "(top level)", "(backend)"
+
+
+def by_module(operators: pd.DataFrame, depth: int = 1) -> pd.DataFrame:
+    """Cost per nn.Module path cut at ``depth``, in order of first appearance."""
+    ops = operators[operators["placement"] == "NPU"]
+
+    def key(row) -> str:
+        if row["origin"] == "backend":
+            return BACKEND
+        return ".".join(row["module"].split(".")[:depth]) if row["module"] else TOP_LEVEL
+
+    keyed = ops.assign(module=ops.apply(key, axis=1) if len(ops) else pd.Series(dtype=str))
+    out = keyed.groupby("module", sort=False)[COST_COLUMNS].sum().reset_index()
+    return out
+
+
+def memory(layers: pd.DataFrame) -> pd.DataFrame:
+    """Vela's SRAM staging use per layer, in execution order."""
+    if layers.empty:
+        return pd.DataFrame(columns=["partition", "layer", "op", "node", "module", "staging_kib", "peak_pct"])
+    out = pd.DataFrame({
+        "partition": layers["partition"],
+        "layer": layers.groupby("partition").cumcount(),
+        "op": layers.get("tosa_op", layers["NNG Operator"]),
+        "node": layers.get("node", ""),
+        "module": layers.get("module", ""),
+        "staging_kib": layers["Staging Usage"] / 1024,
+        "peak_pct": layers["Peak% (Staging)"],
+    })
+    return out.reset_index(drop=True)
+
+
+def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
+    """What runs on the CPU, and the tensors it converts at NPU island boundaries.
+    Not estimated by Vela: the Cortex-M's cost depends on its kernels."""
+    cpu = operators[operators["placement"] == "CPU"].copy()
+
+    def kind(op: str) -> str:
+        if "dequantize" in op:
+            return "dequantize"
+        if "quantize" in op:
+            return "quantize"
+        if "permute" in op or "transpose" in op:
+            return "transpose"
+        return "operator"
+
+    cpu["kind"] = cpu["op"].map(kind)
+    cpu["elements"] = cpu["shape"].map(lambda s: math.prod(int(d) for d in s.split("x")) if s else 0)
+    cpu["bytes"] = cpu["elements"] * cpu["dtype"].map(lambda d: 1 if "int8" in d else 4 if d else 0)
+    cpu["cost"] = "not estimated by Vela (runs on the Cortex-M)"
+    return cpu[["node", "op", "kind", "module", "shape", "dtype", "elements", "bytes", "reason", "cost"]] \
+        .reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- hotspots
+
+def _hint(row, macs_per_cycle: int) -> str:
+    where = f" ({row['source']})" if row["source"] else ""
+    if re.match(r"aten\.(mean|sum)", row["op"]):
+        # torch's mean decomposes to sum (+ mul) before partitioning; both lower to
+        # REDUCE_SUM with transposes, while adaptive_avg_pool2d becomes one AVG_POOL2D.
+        return (f"a mean/sum over H,W lowers to a reduction with transposes on the NPU; for a global average, "
+                f"torch.nn.functional.adaptive_avg_pool2d(x, 1) maps onto the NPU's pooling and is cheaper{where}")
+    access = {"flash": row["flash_ac"], "DRAM": row["dram_ac"], "SRAM": row["sram_ac"]}
+    slow = max(access, key=access.get)
+    if row["cycles"] > row["npu_cycles"] and access[slow] >= row["npu_cycles"]:
+        fix = ("a memory mode that keeps the weights in SRAM (Sram_Only) or a system config with faster "
+               f"{slow} speeds it up") if slow != "SRAM" else "a system config with more SRAM bandwidth speeds it up"
+        return (f"memory-bound: {slow} access ({int(access[slow]):,} cycles) exceeds compute "
+                f"({int(row['npu_cycles']):,}); {fix}{where}")
+    if row["macs"] > 0 and row["util_pct"] < 10:
+        return (f"only {row['util_pct']:.1f}% of the {macs_per_cycle} MACs/cycle are busy: few input channels, "
+                f"depthwise convolutions or small feature maps fill the MAC array poorly{where}")
+    return ""
+
+
+def hotspots(operators: pd.DataFrame, total_cycles: float, macs_per_cycle: int, top: int = 5) -> pd.DataFrame:
+    """The rows that dominate the cycles, with a plain-language note where one applies."""
+    ops = operators[(operators["placement"] == "NPU") & (operators["cycles"] > 0)]
+    ops = ops.sort_values("cycles", ascending=False).head(top).copy()
+    ops["share_pct"] = 100.0 * ops["cycles"] / total_cycles if total_cycles else float("nan")
+    ops["hint"] = [_hint(r, macs_per_cycle) for _, r in ops.iterrows()]
+    return ops[["node", "op", "module", "source", "cycles", "share_pct", "npu_cycles", "sram_ac", "dram_ac",
+                "flash_ac", "util_pct", "hint"]].reset_index(drop=True)
