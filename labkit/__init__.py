@@ -9,7 +9,7 @@ from .models import ModelSpec
 from .report import Report
 from .targets import Target, resolve_target
 
-__all__ = ["compile", "LabkitError", "ModelSpec", "Report", "Target", "resolve_target", "models"]
+__all__ = ["compile", "Lab", "LabkitError", "ModelSpec", "Report", "Target", "resolve_target", "models"]
 __version__ = "0.1.0"
 
 
@@ -18,6 +18,10 @@ def __getattr__(name):
         from .api import compile
 
         return compile
+    if name == "Lab":
+        from .widgets import Lab
+
+        return Lab
     if name == "models":
         from . import models
 

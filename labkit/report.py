@@ -120,6 +120,12 @@ class Report:
         return hotspots(self.operators, float(self.summary["total_cycles"]), macs, top)
 
     # ------------------------------------------------------------ display
+    def to_html(self, path) -> Path:
+        """One standalone, offline HTML file: interactive figures, tables, target, versions, sources."""
+        from .html import write_html
+
+        return write_html(self, path)
+
     def __repr__(self) -> str:
         s = self.summary
         return (f"<labkit.Report {s['model']} on {s['accelerator']} ({s['system_config']}, {s['memory_mode']}): "
