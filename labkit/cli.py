@@ -69,13 +69,10 @@ def cmd_doctor(args) -> None:
     print(f"  vela config      {bundled_vela_ini()}")
     root = cache.default_root()
     print(f"  cache            {root} ({len(cache.entries())} entries, {cache.size_bytes() / 2**20:.1f} MiB)")
-    try:
-        from . import fvp
+    from . import fvp
 
-        for line in fvp.doctor_lines():
-            print(f"  {line}")
-    except ImportError:
-        print("  Corstone FVP     not checked (labkit.fvp is not available in this version)")
+    for line in fvp.doctor_lines():
+        print(f"  {line}")
 
 
 def cmd_lab(args) -> None:

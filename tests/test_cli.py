@@ -69,3 +69,24 @@ def test_doctor():
     out = labkit("doctor")
     assert out.returncode == 0
     assert "executorch_version" in out.stdout and "cache" in out.stdout
+
+
+def test_doctor_reports_missing_fvp_with_how_to_install(tmp_path):
+    import os
+
+    env = dict(os.environ, LABKIT_FVP_DIR=str(tmp_path), PATH=os.path.dirname(sys.executable) + ":/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-m", "labkit.cli", "doctor"], capture_output=True, text=True, env=env)
+    assert "Corstone-320 (Ethos-U85)" in out.stdout and "not found" in out.stdout
+    assert "LABKIT_FVP_DIR" in out.stdout
+
+
+def test_doctor_finds_an_fvp_binary_in_labkit_fvp_dir(tmp_path):
+    """Discovery only: an executable file with the FVP's name is found (nothing is run)."""
+    import os
+
+    binary = tmp_path / "FVP_Corstone_SSE-320"
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    binary.chmod(0o755)
+    env = dict(os.environ, LABKIT_FVP_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "labkit.cli", "doctor"], capture_output=True, text=True, env=env)
+    assert str(binary) in out.stdout
