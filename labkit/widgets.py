@@ -1,0 +1,355 @@
+"""labkit.Lab: the ipywidgets app — pick a model and an Ethos-U configuration,
+compile, and see placement, cycles and memory in tabs.
+
+The compile runs in a background thread (and the toolchain in labkit's worker
+process), so the kernel and the UI stay responsive. Figures are shown as
+plotly's own mime bundle in Output widgets: JupyterLab renders it with the
+jupyterlab-plotly extension that ships plotly.js, so nothing is fetched online.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import threading
+import time
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from . import targets
+from .errors import LabkitError
+from .pipeline import STAGES
+
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts")  # the one list of output tabs
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+_PRESENTATION_CSS = """<style>
+.labkit-presentation, .labkit-presentation .widget-label, .labkit-presentation select,
+.labkit-presentation button, .labkit-presentation .widget-html-content,
+.labkit-presentation .lm-TabBar-tabLabel { font-size: 20px !important; }
+.labkit-presentation select, .labkit-presentation button { height: 40px !important; }
+</style>"""
+
+
+def figure_bundle(fig) -> dict:
+    """A display_data output holding a plotly figure as plotly's mime type."""
+    spec = json.loads(fig.to_json())
+    spec["config"] = PLOTLY_CONFIG
+    title = fig.layout.title.text or "figure"
+    return {"output_type": "display_data", "metadata": {},
+            "data": {PLOTLY_MIME: spec, "text/plain": f"<plotly figure: {title}>"}}
+
+
+def html_bundle(markup: str) -> dict:
+    return {"output_type": "display_data", "metadata": {}, "data": {"text/html": markup, "text/plain": markup}}
+
+
+class Lab(widgets.VBox):
+    """The lab in one cell: ``labkit.Lab()``; your own models with
+    ``Lab(models={"mine": (module, example_inputs)})``; large fonts for demos
+    with ``Lab(presentation=True)``.
+
+    Widgets: model, accelerator, system_config, memory_mode, presets (dict of
+    buttons), compile_button, cancel_button, progress, stage, status, tabs,
+    outputs (dict: tab title -> Output), export_button. ``report`` is the Report
+    on show, ``reports`` every Report of this session by (model, accelerator,
+    system config, memory mode).
+    """
+
+    def __init__(self, models: dict | None = None, *, model: str | None = None,
+                 target: str = "corstone-300", presentation: bool = False, warm: bool = True):
+        from . import models as registry
+
+        self.user_models = dict(models or {})
+        self.presentation = presentation
+        self.report = None
+        self.reports: dict[tuple, object] = {}
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._syncing = False
+
+        names = list(registry.registry()) + [n for n in self.user_models if n not in registry.registry()]
+        first = model or (next(iter(self.user_models)) if self.user_models else "ds_cnn")
+        wide = {"description_width": "initial"}
+        self.model = widgets.Dropdown(options=names, value=first, description="model", style=wide)
+        self.accelerator = widgets.Dropdown(options=targets.accelerators(), description="NPU", style=wide)
+        self.system_config = widgets.Dropdown(description="system config", style=wide,
+                                              layout=widgets.Layout(width="max-content"))
+        self.memory_mode = widgets.Dropdown(description="memory mode", style=wide)
+        self.presets = {}
+        for name, (_, _, _, description) in targets.PRESETS.items():
+            button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,
+                                    icon="microchip")
+            button.on_click(lambda _b, name=name: self.apply_preset(name))
+            self.presets[name] = button
+        self.compile_button = widgets.Button(description="Compile", button_style="primary", icon="play")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.compile_button.on_click(lambda _b: self.compile(wait=False))
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.progress = widgets.IntProgress(min=0, max=len(STAGES), value=0, description="",
+                                            layout=widgets.Layout(width="240px"))
+        self.stage = widgets.Label("")
+        self.status = widgets.HTML("")
+        self.export_button = widgets.Button(description="Save HTML report", icon="download", disabled=True)
+        self.export_button.on_click(lambda _b: self.export_html())
+
+        self.outputs = {title: widgets.Output() for title in TABS}
+        pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts" else self.outputs[t]
+                 for t in TABS]
+        self.tabs = widgets.Tab(children=pages, titles=TABS)
+
+        self.accelerator.observe(self._on_accelerator, "value")
+        self.system_config.observe(self._on_system_config, "value")
+        for w in (self.model, self.memory_mode):
+            w.observe(lambda _c: self._on_selection(), "value")
+        self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
+
+        children = [
+            widgets.HBox([self.model, self.accelerator]),
+            widgets.HBox([self.system_config, self.memory_mode]),
+            widgets.HBox([*self.presets.values(), self.compile_button, self.cancel_button]),
+            widgets.HBox([self.progress, self.stage]),
+            self.status, self.tabs,
+        ]
+        if presentation:
+            children.insert(0, widgets.HTML(_PRESENTATION_CSS))
+        super().__init__(children)
+        if presentation:
+            self.add_class("labkit-presentation")
+        if warm:
+            threading.Thread(target=_warm_worker, daemon=True, name="labkit-warm").start()
+
+    # ------------------------------------------------------------ choices
+    def selection(self) -> tuple[str, str, str, str]:
+        """(model, accelerator, system config, memory mode) as chosen now."""
+        return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value)
+
+    def apply_preset(self, name: str) -> None:
+        accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
+        self._set_accelerator(accelerator, system_config, memory_mode)
+
+    def _set_accelerator(self, accelerator, system_config=None, memory_mode=None) -> None:
+        """Set the three target dropdowns at once, offering only valid combinations."""
+        self._syncing = True
+        try:
+            family_sc, family_mm = targets.FAMILY_DEFAULTS[accelerator.rsplit("-", 1)[0]]
+            # Read the current choices first: new options reset a dropdown's value.
+            system_config = system_config or self.system_config.value
+            memory_mode = memory_mode or self.memory_mode.value
+            self.accelerator.value = accelerator
+            configs = targets.valid_system_configs(accelerator)
+            self.system_config.options = configs
+            self.system_config.value = _pick(system_config, family_sc, configs)
+            modes = targets.valid_memory_modes(accelerator, self.system_config.value)
+            self.memory_mode.options = modes
+            self.memory_mode.value = _pick(memory_mode, family_mm, modes)
+        finally:
+            self._syncing = False
+        self._on_selection()
+
+    def _on_accelerator(self, change) -> None:
+        """Another MAC count keeps the choices; another NPU family starts from its defaults
+        (those ExecuTorch's EthosUCompileSpec picks)."""
+        if self._syncing:
+            return
+        family = change["new"].rsplit("-", 1)[0]
+        if change["old"] and change["old"].rsplit("-", 1)[0] == family:
+            self._set_accelerator(change["new"])
+        else:
+            self._set_accelerator(change["new"], *targets.FAMILY_DEFAULTS[family])
+
+    def _on_system_config(self, change) -> None:
+        if not self._syncing and change["new"]:
+            self._set_accelerator(self.accelerator.value, change["new"])
+
+    def _on_selection(self) -> None:
+        """Back on a configuration compiled before: show it at once (memory, then disk cache)."""
+        if self._syncing or self._busy():
+            return
+        choice = self.selection()
+        report = self.reports.get(choice) or self._disk_cached(choice)
+        if report is not None:
+            self.reports[choice] = report
+            self._show(report, "from the cache")
+        elif self.report is not None:
+            self._say(f"Showing {_describe(self.report)}. Press <b>Compile</b> for "
+                      f"{_html.escape(choice[0])} on {_html.escape(' · '.join(choice[1:]))}.")
+
+    def _disk_cached(self, choice):
+        name, accelerator, system_config, memory_mode = choice
+        if name in self.user_models:
+            return None  # keying a user model means exporting it: leave that to Compile
+        try:
+            from . import api, cache
+
+            target = targets.resolve_target(accelerator, system_config, memory_mode)
+            return cache.lookup(api.make_job(name, target).key)
+        except Exception:  # noqa: BLE001 - a cache miss is never an error worth showing
+            return None
+
+    # ------------------------------------------------------------ compile
+    def compile(self, wait: bool = True):
+        """Compile the current choice in a background thread, as the Compile button does.
+        With ``wait`` (the default), block until it is done and return the Report (None on error)."""
+        if self._busy():
+            self._say("A compile is already running; press Cancel to stop it.")
+            return None
+        choice = self.selection()
+        self._cancel = threading.Event()
+        self._set_busy(True)
+        self._thread = threading.Thread(target=self._run, args=(choice, self._cancel), daemon=True,
+                                        name="labkit-compile")
+        self._thread.start()
+        if wait:
+            self._thread.join()
+            return self.reports.get(choice)
+        return None
+
+    def cancel(self) -> None:
+        if self._busy():
+            self._cancel.set()
+            self.stage.value = "cancelling…"
+
+    def _run(self, choice, cancel: threading.Event) -> None:
+        import labkit
+
+        name, accelerator, system_config, memory_mode = choice
+        started = time.perf_counter()
+        try:
+            target = targets.resolve_target(accelerator, system_config, memory_mode)
+            model, kwargs = self._model_argument(name)
+            self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
+            report = labkit.compile(model, target, progress=self._on_progress, cancel=cancel, name=name,
+                                    **kwargs)
+        except LabkitError as e:
+            self._error(str(e))
+        except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
+            lines = [ln for ln in str(e).splitlines() if ln.strip()]
+            self._error(f"{type(e).__name__}: {lines[0] if lines else 'unexpected error'}")
+        else:
+            self.reports[choice] = report
+            seconds = time.perf_counter() - started
+            self._show(report, "from the cache" if report.from_cache else f"compiled in {seconds:.1f} s")
+        finally:
+            self._set_busy(False)
+
+    def _model_argument(self, name: str):
+        if name not in self.user_models:
+            return name, {}
+        value = self.user_models[name]
+        if isinstance(value, tuple) and len(value) == 2:
+            return value[0], {"example_inputs": value[1]}
+        return value, {}  # a ModelSpec, an nn.Module with its own inputs, or a .pt2 path
+
+    def _on_progress(self, stage: str, detail: str = "") -> None:
+        if stage in STAGES:
+            self.progress.value = STAGES.index(stage)
+        self.stage.value = f"{stage} {detail}".strip() + "…"
+
+    def _busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.compile_button,
+                  *self.presets.values()):
+            w.disabled = busy
+        self.cancel_button.disabled = not busy
+        self.progress.bar_style = "info" if busy else ""
+        if busy:
+            self.progress.value, self.stage.value = 0, "starting…"
+
+    # ------------------------------------------------------------ output
+    def _say(self, markup: str) -> None:
+        self.status.value = f"<div style='padding:4px 0'>{markup}</div>"
+
+    def _error(self, message: str) -> None:
+        self.progress.bar_style = "danger"
+        self.stage.value = ""
+        self.status.value = ("<div style='padding:6px 10px;border-left:4px solid #E15759;"
+                             "background:rgba(225,87,89,0.12);white-space:pre-wrap'>"
+                             f"<b>Could not compile.</b> {_html.escape(message)}</div>")
+
+    def _show(self, report, how: str) -> None:
+        """Render every tab from ``report`` (figures are built here, in this thread)."""
+        from . import plots
+
+        self.report = report
+        self.progress.value, self.progress.bar_style = len(STAGES), "success"
+        self.stage.value = ""
+        scale = plots.presentation if self.presentation else (lambda f: f)
+        fig = lambda f: figure_bundle(scale(f))  # noqa: E731
+        s = report.summary
+        warnings = "".join(f"<li>{_html.escape(w)}</li>" for w in report.warnings)
+        pages = {
+            "Summary": [fig(plots.summary_card(report)),
+                        html_bundle(f"<ul>{warnings}</ul>" if warnings else "")],
+            "Placement": [fig(plots.placement(report)), html_bundle(_cpu_table(report))],
+            "Cycles": [fig(plots.cycles(report)), fig(plots.module_treemap(report))],
+            "Memory": [fig(plots.memory(report))],
+            "Artifacts": [html_bundle(_artifacts(report))],
+        }
+        for title, outputs in pages.items():
+            self.outputs[title].outputs = tuple(outputs)
+        self.export_button.disabled = False
+        self._say(f"✓ {_describe(report)}: {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
+                  f"({plots.source_label(report)}) · {how}")
+
+    def export_html(self, path: str | Path | None = None) -> Path | None:
+        """Write the Report on show as a standalone HTML file (default: in the current folder)."""
+        if self.report is None:
+            return None
+        from .html import write_html
+
+        s = self.report.summary
+        path = Path(path or f"labkit-{s['model']}-{s['accelerator']}.html").resolve()
+        try:
+            write_html(self.report, path)
+        except OSError as e:
+            self._error(f"Could not write {path}: {e.strerror or e}")
+            return None
+        self._say(f"Saved the report as <code>{_html.escape(str(path))}</code> (opens offline in a browser).")
+        return path
+
+
+def _pick(wanted, default, options):
+    return wanted if wanted in options else default if default in options else options[0]
+
+
+def _describe(report) -> str:
+    s = report.summary
+    return _html.escape(f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}")
+
+
+def _cpu_table(report) -> str:
+    ops = report.operators
+    cpu = ops[ops["placement"] == "CPU"][["op", "module", "reason"]]
+    if cpu.empty:
+        return "<p>Every operator runs on the NPU.</p>"
+    return ("<p><b>On the CPU</b> (the Ethos-U partitioner's reasons):</p>"
+            + cpu.to_html(index=True, index_names=False, border=0, classes="labkit-table"))
+
+
+def _artifacts(report) -> str:
+    a, s = report.artifacts, report.summary
+    rows = [("model (.pte)", a.get("pte")), ("compile log", a.get("log"))]
+    for p in a.get("partitions", []):
+        rows += [(f"partition {p['index']} TOSA", p.get("tosa")), (f"partition {p['index']} Vela output",
+                                                                   p.get("vela_dir"))]
+    items = "".join(f"<tr><td>{_html.escape(k)}</td><td><code>{_html.escape(str(v))}</code></td></tr>"
+                    for k, v in rows if v)
+    versions = ", ".join(f"{k} {s[f'{k}_version']}" for k in ("torch", "executorch", "vela", "tosa_tools")
+                         if f"{k}_version" in s)
+    return (f"<table>{items}</table><p>Tools: {_html.escape(versions)} · cache key "
+            f"<code>{_html.escape(str(s.get('cache_key', '')))}</code></p>")
+
+
+def _warm_worker() -> None:
+    """Start the compile worker and import the toolchain ahead of the first Compile."""
+    try:
+        from .worker import shared
+
+        shared().warm()
+    except Exception:  # noqa: BLE001 - warming is an optimisation; Compile reports real errors
+        pass

@@ -1,0 +1,138 @@
+"""labkit.Lab driven as a user would, with real compiles (shared through the
+session cache), and the standalone HTML export."""
+
+import base64
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from labkit import plots, targets
+from labkit.widgets import PLOTLY_MIME, TABS, Lab
+from tests.models_for_tests import TinyConv
+
+import torch
+
+
+@pytest.fixture(scope="module")
+def reports(compiled):
+    """Both ds_cnn reports in the session cache, so the Lab finds them on disk."""
+    return {t: compiled("ds_cnn", t) for t in ("ethos-u55-128", "ethos-u85-256")}
+
+
+def _figures(output):
+    return [o["data"][PLOTLY_MIME] for o in output.outputs if PLOTLY_MIME in o["data"]]
+
+
+def _array(value):
+    """A trace array as plotly's JSON has it: a list, or base64 typed-array data."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+def test_accelerator_restricts_system_configs_and_memory_modes():
+    lab = Lab(warm=False)
+    lab.accelerator.value = "ethos-u55-128"
+    assert lab.system_config.options and all("U55" in c for c in lab.system_config.options)
+    assert lab.system_config.value == "Ethos_U55_High_End_Embedded"  # the family default
+    assert set(lab.memory_mode.options) == set(
+        targets.valid_memory_modes("ethos-u55-128", lab.system_config.value))
+    assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
+    lab.accelerator.value = "ethos-u85-1024"
+    assert all("U85" in c for c in lab.system_config.options)
+    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only")
+
+
+@pytest.mark.parametrize("preset", list(targets.PRESETS))
+def test_preset_buttons_set_the_three_dropdowns(preset):
+    lab = Lab(warm=False)
+    lab.accelerator.value = "ethos-u65-512"
+    lab.presets[preset].click()
+    assert lab.selection()[1:] == targets.PRESETS[preset][:3]
+
+
+def test_compile_fills_the_tabs(reports):
+    lab = Lab(warm=False, target="corstone-300")
+    report = lab.compile()
+    assert report is not None and lab.report is report
+    assert report.summary["cache_key"] == reports["ethos-u55-128"].summary["cache_key"]
+    assert tuple(lab.tabs.titles) == TABS == ("Summary", "Placement", "Cycles", "Memory", "Artifacts")
+    (placement,) = _figures(lab.outputs["Placement"])
+    cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
+    assert cpu["marker"]["color"] == plots.CPU_COLOR and len(_array(cpu["x"])) == report.summary["cpu_ops"]
+    assert "Vela estimate" in placement["layout"]["title"]["text"]
+    assert len(_figures(lab.outputs["Cycles"])) == 2 and len(_figures(lab.outputs["Memory"])) == 1
+    assert "avg_pool2d" in lab.outputs["Placement"].outputs[1]["data"]["text/html"]
+    assert "model.pte" in lab.outputs["Artifacts"].outputs[0]["data"]["text/html"]
+    assert "Vela estimate" in lab.status.value and "ethos-u55-128" in lab.status.value
+    assert lab.progress.value == lab.progress.max
+    assert not lab.compile_button.disabled and lab.cancel_button.disabled
+
+
+def test_coming_back_to_a_compiled_configuration_shows_it_at_once(reports):
+    lab = Lab(warm=False, target="corstone-300")
+    # Found in the disk cache when the dropdowns land on it: no Compile press needed.
+    assert lab.report is not None and lab.report.summary["accelerator"] == "ethos-u55-128"
+    lab.presets["corstone-320"].click()
+    assert lab.report.summary["accelerator"] == "ethos-u85-256"
+    first = lab.reports[lab.selection()]
+    lab.presets["corstone-300"].click()
+    lab.presets["corstone-320"].click()
+    assert lab.report is first  # the in-memory dict, not a reload
+    (placement,) = _figures(lab.outputs["Placement"])
+    assert "ethos-u85-256" in placement["layout"]["title"]["text"]
+
+
+def test_a_labkit_error_is_a_readable_message_not_a_traceback():
+    wrong = (torch.rand(1, 5, 16, 16),)  # TinyConv wants 3 channels
+    lab = Lab(models={"tiny": (TinyConv(), wrong)}, warm=False)
+    assert lab.model.value == "tiny" and "ds_cnn" in lab.model.options
+    assert lab.compile() is None
+    status = lab.status.value
+    assert "Could not compile" in status and "example inputs" in status and "forward()" in status
+    assert "Traceback" not in status
+    assert lab.report is None and not lab.compile_button.disabled
+
+
+def test_presentation_mode_has_large_figures(reports):
+    lab = Lab(warm=False, target="corstone-320", presentation=True)
+    assert "labkit-presentation" in lab._dom_classes
+    (card,) = _figures(lab.outputs["Summary"])
+    assert card["layout"]["font"]["size"] == 18
+
+
+def test_cancel_stops_a_running_compile():
+    lab = Lab(models={"tiny": (TinyConv(), (torch.rand(1, 3, 16, 16),))}, warm=False)
+    lab.accelerator.value = "ethos-u55-32"  # a configuration no other test compiles
+    started = threading.Event()
+    lab.progress.observe(lambda _c: started.set(), "value")
+    lab.stage.observe(lambda c: started.set() if c["new"].startswith(("export", "quantize")) else None,
+                      "value")
+    lab.compile(wait=False)
+    assert started.wait(120)
+    lab.cancel()
+    lab._thread.join(60)
+    assert "cancelled" in lab.status.value.lower() and lab.report is None
+    assert not lab.compile_button.disabled
+
+
+def test_warm_starts_the_worker():
+    from labkit.worker import shared
+
+    Lab(warm=True)
+    warm = next(t for t in threading.enumerate() if t.name == "labkit-warm")
+    warm.join(180)
+    assert shared().pid is not None
+
+
+def test_html_export_is_standalone(reports, tmp_path):
+    lab = Lab(warm=False, target="corstone-300")
+    path = lab.export_html(tmp_path / "ds_cnn.html")
+    text = path.read_text()
+    assert "ethos-u55-128" in text and "Ethos_U55_High_End_Embedded" in text and "Shared_Sram" in text
+    assert "Vela estimate" in text and "executorch" in text and "vela" in text
+    assert text.count("* plotly.js v") == 1  # inlined once: opens offline
+    assert not re.search(r"<script[^>]*\ssrc=", text)  # no script fetched from anywhere
+    assert "avg_pool2d" in text and str(path) in lab.status.value
