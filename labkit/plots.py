@@ -111,7 +111,8 @@ def placement(report) -> go.Figure:
         rows = ops[mask]
         if rows.empty and pattern:  # the NPU and CPU lanes are always there
             continue
-        fig.add_bar(x=rows.index, y=[y] * len(rows), name=f"{name} ({len(rows)})",
+        # An explicit width: plotly would size a trace's bars by its own points' spacing.
+        fig.add_bar(x=rows.index, y=[y] * len(rows), width=0.85, name=f"{name} ({len(rows)})",
                     marker=dict(color=color, line_width=0, pattern_shape=pattern),
                     hovertext=[_placement_hover(i, r) for i, r in rows.iterrows()],
                     hovertemplate="%{hovertext}<extra></extra>")
@@ -238,6 +239,7 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
     for name, values, color in (("NPU compute", compute, NPU_COLOR),
                                 ("memory access beyond compute", waiting, MEMORY_COLOR)):
         fig.add_bar(y=shown["label"], x=values, orientation="h", name=name, marker_color=color,
+                    marker_opacity=[0.45 if str(label).startswith("other (") else 1.0 for label in shown["label"]],
                     hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", automargin=True)
@@ -246,7 +248,7 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
     note = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / s['clock_hz']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz"
     cpu = int((report.operators["placement"] == "CPU").sum())
     if cpu:
-        note += f" · {cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
+        note += f"<br>{cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
     _note(fig, note, below=45)
     return fig
 
@@ -295,9 +297,13 @@ def module_treemap(report) -> go.Figure:
 
 
 def _tile_label(path: str) -> str:
-    """The last part of a module path; 'features.3' rather than a bare '3'."""
+    """The end of a module path from its last named part: 'features.3', 'conv.0.0'
+    rather than a bare '3' or '0'."""
     parts = path.split(".")
-    return ".".join(parts[-2:]) if len(parts) > 1 and parts[-1].isdigit() else parts[-1]
+    start = len(parts) - 1
+    while start > 0 and parts[start].isdigit():
+        start -= 1
+    return ".".join(parts[start:])
 
 
 # ------------------------------------------------------------------ memory

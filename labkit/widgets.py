@@ -118,6 +118,8 @@ class Lab(widgets.VBox):
         super().__init__(children)
         if presentation:
             self.add_class("labkit-presentation")
+        if self.report is None:
+            self._say("Pick a model and an NPU configuration (or a Corstone preset), then press <b>Compile</b>.")
         if warm:
             threading.Thread(target=_warm_worker, daemon=True, name="labkit-warm").start()
 
@@ -256,9 +258,8 @@ class Lab(widgets.VBox):
                   *self.presets.values()):
             w.disabled = busy
         self.cancel_button.disabled = not busy
-        self.progress.bar_style = "info" if busy else ""
-        if busy:
-            self.progress.value, self.stage.value = 0, "starting…"
+        if busy:  # when done, _show or _error has set the bar's final colour
+            self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
 
     # ------------------------------------------------------------ output
     def _say(self, markup: str) -> None:
