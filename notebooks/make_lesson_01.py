@@ -1,0 +1,38 @@
+"""Writes lesson 1 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_01.py"""
+from pathlib import Path
+
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+cells = [
+    md("# Lesson 1 — Your first model on an NPU\n\n"
+       "We take **MobileNetV2** (224×224), the model of Arm's Learning Path, and compile it for the "
+       "**Corstone-320** reference system: a Cortex-M85 CPU with an **Ethos-U85-256** NPU.\n\n"
+       "labkit runs the real toolchain in a worker process: `torch.export` → int8 quantization (PT2E, the "
+       "Ethos-U quantizer) → lowering to TOSA → the **Vela** compiler → an ExecuTorch `.pte` file. The first "
+       "compile takes about a minute; after that, results come from an on-disk cache instantly."),
+    code("import labkit\nfrom labkit import plots\n\n"
+         "report = labkit.compile(\"mobilenet_v2\", \"corstone-320\")\nreport"),
+    md("## What the numbers mean\n\n"
+       "Every figure below is a **Vela estimate**: Vela's performance model of the NPU, computed at compile "
+       "time — not a measurement on hardware. Cycles are NPU clock cycles; the inference time divides them by "
+       "the clock of the chosen *system config*. Run the model on a Corstone FVP (lesson 7) to measure."),
+    code("print(report.summary_text())\nplots.summary_card(report)"),
+    md("## Which operators run on the NPU?\n\n"
+       "Each bar is one operator of the exported PyTorch graph, in order. CPU operators carry the reason the "
+       "Ethos-U partitioner gave for rejecting them (hover to see it). Quantize/dequantize at the graph's "
+       "input and output always run on the CPU."),
+    code("plots.placement(report)"),
+    md("## Where do the cycles go?\n\n"
+       "labkit joins every Vela layer back to the PyTorch operator and `nn.Module` it came from, so costs "
+       "read in your model's own terms: `features.3` is the fourth block of `model.features`."),
+    code("plots.cycles(report, by=\"module\", depth=2)"),
+    code("report.hotspots()"),
+    md("## Try it yourself\n\n"
+       "The app below compiles any built-in model for any Ethos-U configuration. Pick a target or press a "
+       "preset, then **Compile**. Configurations you already compiled come back from the cache instantly."),
+    code("labkit.Lab(model=\"mobilenet_v2\", target=\"corstone-320\")"),
+]
+nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"}})
+nbf.write(nb, Path(__file__).with_name("01_first_model_on_an_npu.ipynb"))
