@@ -93,6 +93,10 @@ def presentation(fig: go.Figure, scale: float = 1.5) -> go.Figure:
                       hoverlabel_font_size=round(13 * scale))
     for a in fig.layout.annotations:
         a.font.size = round((a.font.size or 12) * scale)
+    for t in fig.data:  # indicator tiles carry their own font sizes
+        if t.type == "indicator":
+            t.number.font.size = round((t.number.font.size or 30) * scale)
+            t.title.font.size = round((t.title.font.size or 13) * scale)
     return fig
 
 

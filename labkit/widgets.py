@@ -25,11 +25,13 @@ TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts")  # the one list
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
+# Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
-.labkit-presentation, .labkit-presentation .widget-label, .labkit-presentation select,
-.labkit-presentation button, .labkit-presentation .widget-html-content,
-.labkit-presentation .lm-TabBar-tabLabel { font-size: 20px !important; }
-.labkit-presentation select, .labkit-presentation button { height: 40px !important; }
+.labkit-presentation { --jp-widgets-font-size: 20px; --jp-widgets-inline-height: 40px;
+  --jp-widgets-horizontal-tab-height: 40px; --jp-widgets-horizontal-tab-width: 170px; font-size: 20px; }
+.labkit-presentation .widget-button { width: auto; padding: 0 18px; }
+.labkit-presentation .widget-html-content { font-size: 20px; }
+.labkit-presentation .lm-TabBar-tab { font-size: 20px; }
 </style>"""
 
 
@@ -77,7 +79,8 @@ class Lab(widgets.VBox):
         self.accelerator = widgets.Dropdown(options=targets.accelerators(), description="NPU", style=wide)
         self.system_config = widgets.Dropdown(description="system config", style=wide,
                                               layout=widgets.Layout(width="max-content"))
-        self.memory_mode = widgets.Dropdown(description="memory mode", style=wide)
+        self.memory_mode = widgets.Dropdown(description="memory mode", style=wide,
+                                            layout=widgets.Layout(width="max-content"))
         self.presets = {}
         for name, (_, _, _, description) in targets.PRESETS.items():
             button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,

@@ -101,6 +101,7 @@ def test_presentation_mode_has_large_figures(reports):
     assert "labkit-presentation" in lab._dom_classes
     (card,) = _figures(lab.outputs["Summary"])
     assert card["layout"]["font"]["size"] == 18
+    assert all(t["number"]["font"]["size"] == 45 for t in card["data"])
 
 
 def test_cancel_stops_a_running_compile():
