@@ -7,12 +7,11 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from labkit import plots, targets
 from labkit.widgets import PLOTLY_MIME, TABS, Lab
 from tests.models_for_tests import TinyConv
-
-import torch
 
 
 @pytest.fixture(scope="module")
