@@ -9,7 +9,8 @@ from .models import ModelSpec
 from .report import Report
 from .targets import Target, resolve_target
 
-__all__ = ["compile", "Lab", "LabkitError", "ModelSpec", "Report", "Target", "resolve_target", "models"]
+__all__ = ["compile", "simulate", "evaluate", "Lab", "LabkitError", "ModelSpec", "Report", "Target",
+           "resolve_target", "models"]
 __version__ = "0.1.0"
 
 
@@ -22,6 +23,11 @@ def __getattr__(name):
         from .widgets import Lab
 
         return Lab
+    if name in ("simulate", "evaluate"):
+        import importlib
+
+        module = importlib.import_module(".simulate", __name__)  # callable: labkit.simulate(report, inputs)
+        return module if name == "simulate" else module.evaluate
     if name == "models":
         from . import models
 

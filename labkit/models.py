@@ -111,6 +111,9 @@ def _builtins() -> dict[str, ModelSpec]:
         _spec("mobilenet_v2", _mobilenet_v2, [(1, 3, 224, 224)],
               "MobileNetV2 224x224 (torchvision architecture), as in Arm's Corstone-320 Learning Path"),
     ]
+    from . import digits  # trained weights in data/, held-out split as evaluation data
+
+    specs.append(digits.spec())
     return {s.name: s for s in specs}
 
 
