@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from labkit import digits  # noqa: E402
+from labkit import digits
 
 SEED = 0
 EPOCHS = 40
@@ -22,9 +22,21 @@ LR = 3e-3
 
 
 def train() -> torch.nn.Module:
-    torch.manual_seed(SEED)
+    """Train from scratch: one thread and deterministic kernels, so the result is bit-identical
+    run to run (the process-wide torch settings are restored afterwards)."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(SEED)
+            return _train()
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train() -> torch.nn.Module:
     x_train, y_train, x_test, y_test = digits.split()
     model = digits.network()
     opt = torch.optim.Adam(model.parameters(), lr=LR)

@@ -71,7 +71,7 @@ def simulate(report, inputs) -> Outputs:
     return program.run_batch(_as_inputs(inputs))
 
 
-def _program_for(report) -> "_Program":
+def _program_for(report) -> _Program:
     from .report import Report
 
     if isinstance(report, (str, Path)):
@@ -94,7 +94,7 @@ def _program_for(report) -> "_Program":
 
 
 @lru_cache(maxsize=8)
-def _load_program(pte: str, _mtime: int, partitions: tuple) -> "_Program":
+def _load_program(pte: str, _mtime: int, partitions: tuple) -> _Program:
     return _Program(Path(pte), list(partitions))
 
 
@@ -328,9 +328,8 @@ class _Ref(list):
 
 def _resolve_op(name: str, overload: str):
     """The PyTorch functional op for an ExecuTorch out-variant kernel name."""
-    import torch
-
     import executorch.exir  # noqa: F401  (registers the ExecuTorch ops, e.g. dim_order_ops)
+    import torch
 
     ns, _, op_name = name.partition("::")
     try:
@@ -515,8 +514,19 @@ def _match_delegates(program, plan, partitions: list) -> list:
 
 # ====================================================================== evaluate
 
-def _resolve(model, example_inputs=None):
-    """(name, float module, example inputs, calibration list or None, evaluation or None, spec or None)."""
+@dataclasses.dataclass
+class _Model:
+    name: str
+    module: Any  # the float nn.Module
+    example: tuple | None
+    calibration: list | None  # the model's own calibration samples
+    evaluation: Any  # (inputs, labels) or None
+    spec: Any = None  # a built-in's ModelSpec
+    exported: Any = None  # the ExportedProgram of a .pt2
+    path: str | None = None  # the .pt2 path
+
+
+def _resolve(model, example_inputs=None) -> _Model:
     import torch
 
     from . import models
@@ -526,9 +536,9 @@ def _resolve(model, example_inputs=None):
         model = models.get(model)
     if isinstance(model, ModelSpec):
         spec = model
-        return (spec.name, spec.factory(), tuple(spec.example_inputs()),
-                spec.calibration_inputs() if spec.calibration_inputs else None,
-                spec.evaluation() if spec.evaluation else None, spec)
+        return _Model(spec.name, spec.factory(), tuple(spec.example_inputs()),
+                      spec.calibration_inputs() if spec.calibration_inputs else None,
+                      spec.evaluation() if spec.evaluation else None, spec=spec)
     if isinstance(model, (str, Path)):
         text = str(model)
         if not (text.endswith(".pt2") or Path(text).exists()):
@@ -537,10 +547,10 @@ def _resolve(model, example_inputs=None):
 
         ep = load_pt2(text)
         example = _as_inputs(example_inputs) if example_inputs is not None else pt2_example_inputs(ep)
-        return Path(text).stem, ep.module(), example, None, None, None
+        return _Model(Path(text).stem, ep.module(), example, None, None, exported=ep, path=text)
     if isinstance(model, torch.nn.Module):
-        return type(model).__name__, model.eval(), (_as_inputs(example_inputs) if example_inputs is not None
-                                                   else None), None, None, None
+        example = _as_inputs(example_inputs) if example_inputs is not None else None
+        return _Model(type(model).__name__, model.eval(), example, None, None)
     raise InputValueError(f"evaluate() takes a built-in model name, a ModelSpec, an nn.Module or a .pt2 path, "
                           f"not {type(model).__name__}.")
 
@@ -561,10 +571,9 @@ def _samples(data, example) -> tuple[list, Any, str]:
         data = (data,)
     if isinstance(data, tuple) and data and all(isinstance(t, torch.Tensor) for t in data):
         n = data[0].shape[0]
-        if example is not None and all(t.shape[0] == 1 for t in example) and \
-                [tuple(t.shape[1:]) for t in data] == [tuple(e.shape[1:]) for e in example]:
-            samples = [tuple(t[i:i + 1] for t in data) for i in range(n)]
-        elif example is None:
+        stacked = example is None or (all(t.shape[0] == 1 for t in example) and
+                                      [tuple(t.shape[1:]) for t in data] == [tuple(e.shape[1:]) for e in example])
+        if stacked:
             samples = [tuple(t[i:i + 1] for t in data) for i in range(n)]
         else:
             samples = [data]
@@ -578,6 +587,13 @@ def _samples(data, example) -> tuple[list, Any, str]:
     if labels is not None and len(labels) != len(samples):
         raise InputValueError(f"data has {len(samples)} samples but {len(labels)} labels.")
     return samples, labels, f"{len(samples)} samples" + (" with labels" if labels is not None else "")
+
+
+def _same_samples(a: list, b: list) -> bool:
+    import torch
+
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(torch.equal(s, t) for s, t in zip(x, y)) for x, y in zip(a, b))
 
 
 def _looks_like_labels(y, x) -> bool:
@@ -620,7 +636,10 @@ def quantize(module, example_inputs: tuple, calibration: list, target):
     Running the result in PyTorch gives the 'fake-quant-int8' outputs."""
     import torch
     from executorch.backends.arm.ethosu import EthosUCompileSpec
-    from executorch.backends.arm.quantizer import EthosUQuantizer, get_symmetric_quantization_config
+    from executorch.backends.arm.quantizer import (
+        EthosUQuantizer,
+        get_symmetric_quantization_config,
+    )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     from .pipeline import VELA_FLAGS, export_module
@@ -651,31 +670,31 @@ def outputs(model, target="corstone-320", *, data=None, calibration=None, exampl
     import torch
 
     from .api import compile as compile_model
-    from .models import ModelSpec
     from .targets import Target, resolve_target
 
     resolved = target if isinstance(target, Target) else resolve_target(target)
-    name, module, example, own_calibration, evaluation, spec = _resolve(model, example_inputs)
-    data = evaluation if data is None else data
-    samples, labels, described = _samples(data, example)
-    if example is None:
-        example = samples[0]
-    calib, n_calib = _calibration(calibration, spec, own_calibration)
+    m = _resolve(model, example_inputs)
+    if data is None and m.evaluation is None and m.example is None:
+        raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
+    samples, labels, described = _samples(m.evaluation if data is None else data, m.example)
+    example = m.example if m.example is not None else samples[0]
+    calib, n_calib = _calibration(calibration, m.spec, m.calibration)
+    if calib is not None and m.calibration is not None and _same_samples(calib, m.calibration):
+        calib = None  # the model's own calibration: the same compile as labkit.compile(name)
+    used_calibration = calib if calib is not None else (m.calibration or [example])
 
-    # The compiled program (the worker, cached), then the same quantization here for fake-quant.
-    if spec is not None and calib is None and isinstance(model, str):
+    # The compiled program (in the worker, cached), then the same quantization here for fake-quant.
+    if m.spec is not None and calib is None and isinstance(model, str):
         report = compile_model(model, resolved, progress=progress)
-        used_calibration = own_calibration or [example]
-    elif spec is not None:
-        used_calibration = calib if calib is not None else (own_calibration or [example])
-        variant = dataclasses.replace(spec, calibration_inputs=lambda: used_calibration)
-        report = compile_model(variant, resolved, progress=progress, name=spec.name)
+    elif m.spec is not None:
+        variant = dataclasses.replace(m.spec, calibration_inputs=lambda: used_calibration)
+        report = compile_model(variant, resolved, progress=progress, name=m.name)
     else:
-        used_calibration = calib or [example]
-        report = compile_model(module, resolved, example_inputs=example, calibration_inputs=used_calibration,
-                               progress=progress, name=name)
+        report = compile_model(m.path or m.module, resolved, example_inputs=example,
+                               calibration_inputs=calib, progress=progress, name=m.name)
     program = _program_for(report)
-    fake_quant = quantize(module, example, used_calibration, resolved)
+    fake_quant = quantize(m.exported or m.module, example, used_calibration, resolved)
+    module = m.module
     _check_same_quantization(fake_quant, program)
 
     def run_all(fn):
@@ -704,26 +723,26 @@ def outputs(model, target="corstone-320", *, data=None, calibration=None, exampl
     table = pd.concat(frames)
     first = program.plan.values[program.plan.outputs[0]].val.sizes
     classes = int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
-    table.attrs.update({"model": name, "target": resolved.accelerator, "data": described, "classes": classes,
+    table.attrs.update({"model": m.name, "target": resolved.accelerator, "data": described, "classes": classes,
                         "calibration_samples": n_calib, "output_scale": _output_scale(program),
                         "report": str(report.summary.get("cache_key", ""))})
     return table
 
 
-def _output_scale(program: "_Program") -> float:
+def _output_scale(program: _Program) -> float:
     """The quantization step of the program's (first) output: the scale of the
     dequantize that produces it, or NaN when the output is not dequantized on the CPU."""
     target = program.plan.outputs[0]
     for ins in program.instructions:
         args = ins.instr_args
         if type(args).__name__ == "KernelCall" and target in args.args[-2:]:
-            op, schema, name = program.ops[args.op_index]
+            name = program.ops[args.op_index][2]
             if "dequantize_per_tensor" in name:
                 return float(program.template[args.args[1]])
     return float("nan")
 
 
-def _check_same_quantization(fake_quant, program: "_Program") -> None:
+def _check_same_quantization(fake_quant, program: _Program) -> None:
     """The input quantization of the fake-quant graph must be the one compiled into the
     .pte: otherwise the two did not calibrate identically and comparing them is moot."""
     first = None
@@ -736,7 +755,7 @@ def _check_same_quantization(fake_quant, program: "_Program") -> None:
     for ins in program.instructions:
         args = ins.instr_args
         if type(args).__name__ == "KernelCall":
-            op, schema, name = program.ops[args.op_index]
+            name = program.ops[args.op_index][2]
             if "quantize_per_tensor" in name and "dequantize" not in name:
                 pte_scale = float(program.template[args.args[1]])
                 break

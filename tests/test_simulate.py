@@ -1,0 +1,169 @@
+"""Host simulation and int8 fidelity, with the real TOSA reference model (no mocks).
+
+digits_cnn (trained on sklearn's 8x8 digits) is the model that learned something
+real; the other models here exercise the .pte runner: several NPU partitions,
+CPU operators between them, constants and memory-planned views on the CPU side.
+"""
+
+import importlib
+
+import pytest
+import torch
+from torch import nn
+
+import labkit
+from labkit import digits, errors
+from labkit.simulate import SOURCES, SimulationError, outputs, summarize
+from tests.models_for_tests import ConvSortConv, example
+
+TARGET = "ethos-u55-128"
+
+
+class ArgmaxEmbedding(nn.Module):
+    """conv on the NPU -> argmax, an embedding table lookup and a sort on the CPU -> linear on the NPU.
+    The CPU part reads a constant (the table) and views that ExecuTorch turns into memory aliases."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.table = nn.Embedding(8, 4)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        k = torch.relu(self.conv(x)).mean((2, 3)).argmax(-1)
+        return self.fc(torch.sort(self.table(k), -1).values)
+
+
+def _steps(table, a, b):
+    y = [c for c in table.columns if c.startswith("y")]
+    return float((table.loc[a, y] - table.loc[b, y]).abs().to_numpy().max() / table.attrs["output_scale"])
+
+
+@pytest.fixture(scope="module")
+def digits_table():
+    return outputs("digits_cnn", TARGET)
+
+
+@pytest.fixture(scope="module")
+def digits_report(compiled):
+    return compiled("digits_cnn", TARGET)
+
+
+# ---------------------------------------------------------------- the model
+
+
+def test_digits_float_accuracy_on_held_out_split():
+    x, y = digits.evaluation()
+    assert x.shape == (360, 1, 8, 8) and len(y) == 360
+    with torch.no_grad():
+        accuracy = (digits.build()(x).argmax(1) == y).float().mean().item()
+    assert accuracy >= 0.95
+
+
+def test_digits_registry_entry():
+    spec = labkit.models.get("digits_cnn")
+    assert spec.weights == "trained" and digits.WEIGHTS in spec.extra_files
+    x_train, _, x_test, _ = digits.split()
+    calibration = spec.calibration_inputs()
+    assert len(calibration) == digits.CALIBRATION_SAMPLES
+    assert all(torch.equal(c[0], x_train[i:i + 1]) for i, c in enumerate(calibration))  # training split only
+    assert torch.equal(spec.evaluation()[0], x_test)
+
+
+def test_training_script_reproduces_the_shipped_weights():
+    train = importlib.import_module("data.train_digits_cnn").train
+    retrained = train().state_dict()
+    shipped = torch.load(digits.WEIGHTS, weights_only=True)
+    assert retrained.keys() == shipped.keys()
+    assert all(torch.equal(retrained[k], shipped[k]) for k in shipped)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def test_evaluate_digits(digits_table):
+    table = summarize(digits_table)
+    assert list(table.index) == list(SOURCES) and table.index.name == "source"
+    assert {"accuracy", "top1_agreement", "max_abs_error", "mean_cosine"} <= set(table.columns)
+    float_acc = table.loc["pytorch-float", "accuracy"]
+    assert float_acc >= 0.95
+    assert abs(table.loc["tosa-reference", "accuracy"] - float_acc) <= 0.02
+    assert table.loc["pytorch-float", "max_abs_error"] == 0 and table.loc["pytorch-float", "mean_cosine"] == 1
+    assert table.loc["tosa-reference", "mean_cosine"] > 0.99
+    assert table.loc["tosa-reference", "top1_agreement"] > 0.97
+    assert table.attrs["model"] == "digits_cnn" and table.attrs["calibration_samples"] == 64
+
+
+def test_tosa_reference_equals_fake_quant_within_one_step(digits_table):
+    assert _steps(digits_table, "tosa-reference", "fake-quant-int8") <= 1.0 + 1e-4
+    assert _steps(digits_table, "fake-quant-int8", "pytorch-float") > 1  # int8 does cost something
+
+
+def test_simulate_is_the_compiled_program(digits_report, digits_table):
+    x, _ = digits.evaluation()
+    out = labkit.simulate(digits_report, x[:5])
+    assert out.source == "tosa-reference" and out[0].shape == (5, 10)
+    y = [c for c in digits_table.columns if c.startswith("y")]
+    expected = torch.tensor(digits_table.loc["tosa-reference", y].to_numpy()[:5])
+    assert torch.equal(out[0], expected)
+    import labkit.simulate as module  # the module and the function are one callable
+
+    assert torch.equal(module(digits_report, (x[:1],))[0], out[0][:1])
+
+
+def test_calibration_with_one_sample_is_worse(digits_table):
+    one = summarize(outputs("digits_cnn", TARGET, calibration=1))
+    many = summarize(digits_table)
+    assert one.attrs["calibration_samples"] == 1
+    assert one.loc["tosa-reference", "mean_abs_error"] > 2 * many.loc["tosa-reference", "mean_abs_error"]
+
+
+# ---------------------------------------------------------------- the .pte runner
+
+
+def test_partitions_with_cpu_ops_between(compiled):
+    """ds_cnn on U55: two NPU partitions with an average pool on the CPU between them."""
+    assert compiled("ds_cnn", TARGET).summary["partitions"] == 2
+    table = outputs("ds_cnn", TARGET)
+    assert _steps(table, "tosa-reference", "fake-quant-int8") <= 1.0 + 1e-4
+    assert table.attrs["data"].startswith("32 seeded random inputs")
+    assert summarize(table)["accuracy"].isna().all()  # no labels, no accuracy
+
+
+@pytest.mark.parametrize("build", [ConvSortConv, ArgmaxEmbedding], ids=["sort", "argmax-embedding"])
+def test_cpu_fallbacks_with_constants_and_views(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    inputs = example() if build is ConvSortConv else (torch.rand(1, 3, 8, 8) * 2 - 1,)
+    table = outputs(model, TARGET, example_inputs=inputs)
+    assert _steps(table, "tosa-reference", "fake-quant-int8") <= 1.0 + 1e-4
+
+
+def test_u85():
+    table = outputs("digits_cnn", "ethos-u85-256")
+    assert _steps(table, "tosa-reference", "fake-quant-int8") <= 1.0 + 1e-4
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_inputs_are_a_clear_error(digits_report, bad):
+    x = digits.example_inputs()[0].clone()
+    x[0, 0, 2, 3] = bad
+    with pytest.raises(errors.InputValueError, match=r"NaN.*infinite.*nan_to_num"):
+        labkit.simulate(digits_report, x)
+    data = digits.evaluation()[0][:4].clone()
+    data[1, 0, 0, 0] = bad
+    with pytest.raises(errors.InputValueError, match="NaN"):
+        labkit.evaluate("digits_cnn", TARGET, data=data)
+
+
+def test_wrong_inputs_are_a_clear_error(digits_report):
+    with pytest.raises(errors.InputValueError, match=r"do not match the compiled program \(1x1x8x8 float32\)"):
+        labkit.simulate(digits_report, torch.zeros(1, 1, 9, 9))
+    with pytest.raises(errors.InputValueError, match="takes 1 input"):
+        labkit.simulate(digits_report, (torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)))
+    with pytest.raises(SimulationError, match="Pass the Report"):
+        labkit.simulate("not a report", torch.zeros(1, 1, 8, 8))
+    assert issubclass(SimulationError, labkit.LabkitError)
