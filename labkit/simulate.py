@@ -167,6 +167,7 @@ class _Program:
                         if type(v.val).__name__ == "Tensor" and v.val.allocation_info is not None}
         self.arena_sizes = list(plan.non_const_buffer_sizes)
         self.delegates = _match_delegates(program, plan, partitions)
+        _check_delegate_io(plan, self.delegates)
         self.input_specs = [(tuple(plan.values[i].val.sizes), _dtype(plan.values[i].val.scalar_type))
                             for i in plan.inputs]
 
@@ -280,6 +281,10 @@ class _Program:
         import torch
 
         target = values[index]
+        if isinstance(target, _Ref) and isinstance(result, (list, tuple)):  # a TensorList out: each tensor
+            for j, r in zip(target, result):
+                self._store(values, j, r, arenas)
+            return
         if index in self.planned and isinstance(result, torch.Tensor):
             if result is target:
                 return
@@ -292,23 +297,30 @@ class _Program:
             values[index] = result
 
     def _kernel(self, values, op_index, arg_ids, arenas):
-        op, schema, name = self.ops[op_index]
-        n = len(schema.arguments)
-        positional, keyword = [], {}
-        for a, i in zip(schema.arguments, arg_ids[:n]):
-            v = _convert_arg(self._get(values, i), a)
-            if a.kwarg_only:
-                keyword[a.name] = v
+        op, schema, out_schema, name = self.ops[op_index]
+        # The instruction's arguments follow the out variant's schema, then its returns. Without
+        # that schema in Python (e.g. quantized_decomposed), the functional arguments come first.
+        if out_schema is not None:
+            listed = out_schema.arguments
+        else:
+            listed = list(schema.arguments)
+        named, outs = {}, []
+        for a, i in zip(listed, arg_ids):
+            if a.is_out:
+                outs.append(i)
             else:
-                positional.append(v)
+                named[a.name] = i
+        outs += arg_ids[len(listed):]
+        kwargs = {a.name: _convert_arg(self._get(values, named[a.name]), a)
+                  for a in schema.arguments if a.name in named}
         try:
-            result = op(*positional, **keyword)
+            result = op(**kwargs)
         except Exception as e:
             raise SimulationError(f"the CPU operator {name} failed in PyTorch: {type(e).__name__}: {e}") from None
         results = result if isinstance(result, (tuple, list)) and len(schema.returns) > 1 else (result,)
-        # An out-variant kernel lists its out arguments and then its returns: both name the results.
+        # The out arguments and then the returns both name the results, in order.
         done = set()
-        for k, i in enumerate(arg_ids[n:]):
+        for k, i in enumerate(outs):
             if i not in done:
                 self._store(values, i, results[k % len(results)], arenas)
                 done.add(i)
@@ -327,8 +339,9 @@ class _Ref(list):
 
 
 def _resolve_op(name: str, overload: str):
-    """The PyTorch functional op for an ExecuTorch out-variant kernel name."""
-    import executorch.exir  # noqa: F401  (registers the ExecuTorch ops, e.g. dim_order_ops)
+    """(functional op, its schema, the out variant's schema or None, display name) for an
+    ExecuTorch kernel name such as ``aten::avg_pool2d.out``."""
+    import executorch.exir  # noqa: F401  (registers ExecuTorch's own ops, e.g. dim_order_ops)
     import torch
 
     ns, _, op_name = name.partition("::")
@@ -337,19 +350,21 @@ def _resolve_op(name: str, overload: str):
     except (AttributeError, RuntimeError):
         raise SimulationError(f"the CPU operator {name} is not available in PyTorch, so the host runner "
                               "cannot run it.") from None
-    candidates = []
-    if overload == "out":
-        candidates.append("default")
-    elif overload.endswith("_out"):
-        candidates.append(overload[:-4])
-    candidates += [overload, "default"]
-    for cand in candidates:
+    out_schema = None
+    try:
+        listed = getattr(packet, overload)._schema
+        if any(a.is_out for a in listed.arguments):
+            out_schema = listed
+    except AttributeError:
+        pass
+    candidates = ["default"] if overload == "out" else [overload[:-4]] if overload.endswith("_out") else []
+    for cand in [*candidates, overload, "default"]:
         try:
             op = getattr(packet, cand)
         except AttributeError:
             continue
         if not any(a.is_out for a in op._schema.arguments):
-            return op, op._schema, f"{name}.{overload}"
+            return op, op._schema, out_schema, f"{name}.{overload}"
     raise SimulationError(f"no functional PyTorch overload found for the CPU operator {name}.{overload}.")
 
 
@@ -390,10 +405,11 @@ def _from_dim_order(flat, sizes, dim_order):
 class _TosaPartition:
     """One NPU partition: the TOSA flatbuffer Vela compiled, run on the TOSA reference model."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, vela_io: dict | None = None):
         from tosa.TosaGraph import TosaGraph  # tosa-tools' flatbuffer bindings
 
         self.path = path
+        self.vela_io = vela_io or {}  # Vela's I/O element sizes, as the Ethos-U runtime checks them
         self.data = path.read_bytes()
         graph = TosaGraph.GetRootAsTosaGraph(self.data, 0)
         block = graph.Regions(0).Blocks(0)
@@ -490,11 +506,13 @@ def _match_delegates(program, plan, partitions: list) -> list:
         if tosa_path is None or not tosa_path.is_file():
             raise SimulationError(f"the TOSA file of an NPU partition is missing ({tosa_path}). Compile again.")
         npz = vela_dir / "out_vela.npz"
-        cmd = None
+        cmd, io = None, {}
         if npz.is_file():
             with np.load(npz, allow_pickle=False) as data:
                 cmd = data["cmd_data"].tobytes()
-        tosa.append((_TosaPartition(tosa_path), cmd))
+                io = {k: [int(v) for v in data[f"{k}_elem_size"]] for k in ("input", "output")
+                      if f"{k}_elem_size" in data.files}
+        tosa.append((_TosaPartition(tosa_path, io), cmd))
     matched = []
     for index, delegate in enumerate(plan.delegates):
         if "EthosU" not in delegate.id:
@@ -510,6 +528,41 @@ def _match_delegates(program, plan, partitions: list) -> list:
             hits = [tosa[index][0]]
         matched.append(hits[0])
     return matched
+
+
+# The I/O the Ethos-U runtime accepts (EthosUBackend.cpp, execute()): inputs of these dtypes with
+# Vela's element size; outputs whose element size and byte count equal Vela's.
+_RUNTIME_INPUTS = {"int32": 4, "int8": 1, "uint8": 1, "int16": 2, "bool": 1}
+
+
+def _check_delegate_io(plan, delegates: list) -> None:
+    """Refuse a program the Ethos-U runtime would refuse, with the reason, instead of
+    simulating something no device can run."""
+    for ins in plan.chains[0].instructions:
+        args = ins.instr_args
+        if type(args).__name__ != "DelegateCall":
+            continue
+        part = delegates[args.delegate_index]
+        n_in = len(part.inputs)
+        where = f"NPU partition {part.path.parent.name.replace('partition_', '')} ({part.path.name})"
+        for kind, ids in (("input", args.args[:n_in]), ("output", args.args[n_in:])):
+            sizes = part.vela_io.get(kind)
+            if sizes is None:
+                continue
+            for k, (i, elem) in enumerate(zip(ids, sizes)):
+                val = plan.values[i].val
+                dtype = _DTYPES.get(val.scalar_type, str(val.scalar_type))
+                own = _dtype(val.scalar_type).itemsize if val.scalar_type in _DTYPES else None
+                ok = (_RUNTIME_INPUTS.get(dtype) == elem) if kind == "input" else own == elem
+                if not ok:
+                    raise SimulationError(
+                        f"this compiled program cannot run on the device: {where} {kind} {k} is a {elem}-byte "
+                        f"integer in the NPU command stream, but the program gives it a {dtype} tensor; the "
+                        "Ethos-U runtime rejects the delegate call (\"does not match its Vela descriptor\"). "
+                        "The likely cause is a known ExecuTorch lowering bug (pytorch/executorch#19364, fixed by "
+                        "#22966, not in 1.5.1): a dequantize at the partition's edge is folded into a pass-through "
+                        "op (split, view, permute) that ends the NPU partition. Change the model around that "
+                        "boundary (e.g. move the CPU-only operator so no split/view ends the partition).")
 
 
 # ====================================================================== evaluate
@@ -736,7 +789,7 @@ def _output_scale(program: _Program) -> float:
     for ins in program.instructions:
         args = ins.instr_args
         if type(args).__name__ == "KernelCall" and target in args.args[-2:]:
-            name = program.ops[args.op_index][2]
+            name = program.ops[args.op_index][3]
             if "dequantize_per_tensor" in name:
                 return float(program.template[args.args[1]])
     return float("nan")
@@ -755,7 +808,7 @@ def _check_same_quantization(fake_quant, program: _Program) -> None:
     for ins in program.instructions:
         args = ins.instr_args
         if type(args).__name__ == "KernelCall":
-            name = program.ops[args.op_index][2]
+            name = program.ops[args.op_index][3]
             if "quantize_per_tensor" in name and "dequantize" not in name:
                 pte_scale = float(program.template[args.args[1]])
                 break

@@ -34,6 +34,21 @@ class ArgmaxEmbedding(nn.Module):
         return self.fc(torch.sort(self.table(k), -1).values)
 
 
+class SplitAtBoundary(nn.Module):
+    """A sort on the CPU, then cumsum + split on the NPU whose first half goes back to the CPU:
+    ExecuTorch 1.5.1 gives that delegate output a float32 buffer for int8 data."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        y = torch.sort(torch.relu(self.c1(x)), -1).values
+        a, b = torch.split(torch.cumsum(y, 1), 4, dim=1)
+        return self.c2(a * b.argmax(1, keepdim=True).float())
+
+
 def _steps(table, a, b):
     y = [c for c in table.columns if c.startswith("y")]
     return float((table.loc[a, y] - table.loc[b, y]).abs().to_numpy().max() / table.attrs["output_scale"])
@@ -167,3 +182,17 @@ def test_wrong_inputs_are_a_clear_error(digits_report):
     with pytest.raises(SimulationError, match="Pass the Report"):
         labkit.simulate("not a report", torch.zeros(1, 1, 8, 8))
     assert issubclass(SimulationError, labkit.LabkitError)
+
+
+def test_a_program_the_device_would_reject_is_refused():
+    """The Ethos-U runtime checks each delegate's I/O element sizes against Vela's; so does simulate,
+    rather than return numbers no device can produce."""
+    from importlib.metadata import version
+
+    torch.manual_seed(0)
+    model, x = SplitAtBoundary().eval(), (torch.rand(1, 3, 8, 8) * 2 - 1,)
+    report = labkit.compile(model, TARGET, example_inputs=x, progress=False)
+    if version("executorch") != "1.5.1":
+        pytest.skip("the boundary bug (pytorch/executorch#19364) is specific to ExecuTorch 1.5.1")
+    with pytest.raises(SimulationError, match=r"cannot run on the device: NPU partition 1 .* output 0 .* float32"):
+        labkit.simulate(report, x)
