@@ -75,12 +75,39 @@ def cmd_doctor(args) -> None:
         print(f"  {line}")
 
 
+# JupyterLab settings for the lessons: start the notebook's kernel without asking,
+# and no news pop-up in the middle of a demo.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+}
+
+
+def lab_settings_dir() -> Path:
+    """A labkit-owned JupyterLab user-settings folder (the user's own is left alone)."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "labkit" / "jupyterlab-settings"
+    for rel, values in LAB_SETTINGS.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=1))
+    return base
+
+
+def lab_command(root: Path, ip: str = "127.0.0.1", port: str = "8888") -> list[str]:
+    """The JupyterLab command line: localhost only, token auth on (Jupyter's default)."""
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.ip={ip}", f"--ServerApp.port={port}",
+           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={lab_settings_dir()}"]
+    if os.geteuid() == 0:  # containers often run as root; Jupyter refuses without this
+        cmd.append("--allow-root")
+    return cmd
+
+
 def cmd_lab(args) -> None:
     """Start JupyterLab on the lessons, bound to localhost with token auth."""
     notebooks = REPO / "notebooks"
     start = notebooks / "01_first_model_on_an_npu.ipynb"
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.ip={args.ip}", f"--ServerApp.port={args.port}",
-           f"--ServerApp.root_dir={notebooks}"]
+    cmd = lab_command(notebooks, args.ip, args.port)
     if args.no_browser:
         cmd.append("--no-browser")
     if start.exists():

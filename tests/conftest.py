@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-_SESSION_CACHE = Path(tempfile.mkdtemp(prefix="labkit-test-cache-"))
+# LABKIT_TEST_CACHE_DIR lets a developer keep compiles between runs; CI uses a fresh folder.
+_SESSION_CACHE = Path(os.environ.get("LABKIT_TEST_CACHE_DIR") or tempfile.mkdtemp(prefix="labkit-test-cache-"))
 os.environ["LABKIT_CACHE_DIR"] = str(_SESSION_CACHE)
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,102 @@
+"""A real JupyterLab in a real Chromium: open lesson 1, run all cells, see the app
+and the plots render, then compile a second target from the app and see the
+plots change. Screenshots go to test-artifacts/."""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS, REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is not installed (make browser installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory, cache_dir):
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(REPO / "notebooks" / "01_first_model_on_an_npu.ipynb", root)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, LABKIT_CACHE_DIR=str(cache_dir), JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
+    from labkit.cli import lab_command
+
+    proc = subprocess.Popen(
+        lab_command(root, port=str(port)) + ["--no-browser", f"--IdentityProvider.token={token}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        if proc.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("JupyterLab did not start: " + (root / "server.log").read_text()[-2000:])
+    yield base, token
+    proc.terminate()
+    proc.wait(20)
+
+
+def test_server_requires_the_token(jupyter):
+    base, _ = jupyter
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{base}/api/contents", timeout=5)
+    assert e.value.code == 403
+
+
+def test_lesson_1_in_chromium(jupyter, compiled):
+    from playwright.sync_api import sync_playwright
+
+    compiled("mobilenet_v2", "ethos-u85-256")  # the lesson's compile comes from the session cache
+    compiled("mobilenet_v2", "ethos-u55-128")  # and so does the second target below
+    base, token = jupyter
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(f"{base}/lab/tree/01_first_model_on_an_npu.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        page.locator(".jp-Cell").first.click()
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-content .lm-Menu-item", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_selector(".js-plotly-plot", timeout=300_000)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "lesson1-run-all.png"))
+        compile_button = page.locator(".widget-button", has_text="Compile")
+        compile_button.wait_for(timeout=300_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=300_000)
+        page.screenshot(path=str(ARTIFACTS / "lesson1-after-run-all.png"), full_page=False)
+        assert page.locator(".js-plotly-plot").count() >= 3
+
+        # The app: pick another NPU and compile; its plots must now name that NPU.
+        compile_button.scroll_into_view_if_needed()
+        page.locator(".widget-dropdown", has_text="NPU").locator("select").select_option("ethos-u55-128")
+        compile_button.click()
+        app = page.locator(".widget-vbox", has=compile_button).last
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.widget-vbox .js-plotly-plot .gtitle, .widget-vbox .js-plotly-plot .annotation-text')]
+                     .some(e => e.textContent.includes('ethos-u55-128'))""", timeout=300_000)
+        app.screenshot(path=str(ARTIFACTS / "lesson1-app-u55.png"))
+        browser.close()
