@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -76,9 +77,9 @@ def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=N
             raise ExampleInputError(f"{model!r} is a built-in model with its own example inputs; "
                                     "drop example_inputs=, or pass your own nn.Module instead.")
         spec = models.get(model)
-        key = cache.make_key({"builtin": model, "fingerprint": spec.fingerprint()}, target.key())
-        return CompileJob(model=name or model, target=target, key=key, weights=spec.weights,
-                          registry_name=model)
+        identity = {"builtin": model, "fingerprint": spec.fingerprint()}
+        return CompileJob(model=name or model, target=target, key=cache.make_key(identity, target.key()),
+                          weights=spec.weights, registry_name=model, identity=identity)
     if isinstance(model, (str, os.PathLike)):
         text = str(model)
         if not (text.endswith(".pt2") or os.sep in text or os.path.exists(text)):
@@ -114,9 +115,15 @@ def _exported_job(ep, example_inputs, calibration_inputs, target, name, weights)
         for t in sample:
             h.update(repr((tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
-    key = cache.make_key({"exported": h.hexdigest()}, target.key())
-    return CompileJob(model=name, target=target, key=key, weights=weights, exported=blob,
-                      example_inputs=example_inputs, calibration_inputs=calibration)
+    identity = {"exported": h.hexdigest()}
+    return CompileJob(model=name, target=target, key=cache.make_key(identity, target.key()), weights=weights,
+                      exported=blob, example_inputs=example_inputs, calibration_inputs=calibration,
+                      identity=identity)
+
+
+def retarget(job: CompileJob, target: Target) -> CompileJob:
+    """The same model for another target (no second export)."""
+    return dataclasses.replace(job, target=target, key=cache.make_key(job.identity, target.key()))
 
 
 def _as_tuple(inputs) -> tuple:

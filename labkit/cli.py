@@ -57,6 +57,20 @@ def cmd_compile(args) -> None:
     _print_table(report.operators[["node", "op", "module", "placement", "partition", "reason"]])
 
 
+def cmd_sweep(args) -> None:
+    from .sweep import sweep
+
+    targets = args.targets if args.targets in ("all", "u55", "u65", "u85") else args.targets.split(",")
+    df = sweep(args.model, targets, system_configs=args.system_configs and args.system_configs.split(","),
+               memory_modes=args.memory_modes and args.memory_modes.split(","), progress=True)
+    if args.csv:
+        df.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    print(f"{args.model}: numbers are Vela estimates (vela-estimate)")
+    _print_table(df[["accelerator", "system_config", "memory_mode", "total_cycles", "inference_ms", "sram_kib",
+                     "flash_kib", "npu_ops", "cpu_ops", "partitions", "error"]])
+
+
 def cmd_doctor(args) -> None:
     from . import cache
     from .report import tool_versions
@@ -149,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--html", metavar="FILE", help="also write a standalone HTML report")
     c.add_argument("--no-cache", action="store_true")
     c.set_defaults(func=cmd_compile)
+
+    sw = sub.add_parser("sweep", help="compile one model for many NPU configurations (one row each)")
+    sw.add_argument("model")
+    sw.add_argument("--targets", default="all", help="all | u55 | u65 | u85 | comma-separated accelerators")
+    sw.add_argument("--system-configs", help="comma-separated; only the ones valid per accelerator are used")
+    sw.add_argument("--memory-modes", help="comma-separated; only the ones valid per combination are used")
+    sw.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    sw.set_defaults(func=cmd_sweep)
 
     sub.add_parser("doctor", help="tool versions, FVP, cache").set_defaults(func=cmd_doctor)
 

@@ -40,7 +40,7 @@ class CompileJob:
     exported: bytes | None = None  # torch.export.save() bytes of a user model
     example_inputs: tuple | None = None
     calibration_inputs: list | None = None
-    extra: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)  # what identifies the model in cache keys
 
 
 # ---------------------------------------------------------------- export
@@ -148,58 +148,97 @@ def run(job: CompileJob, out_dir: Path, progress: Progress | None = None, captur
 
     ``capture_fds`` also redirects file descriptors 1 and 2 (native tool output);
     the worker process does, in-process mode leaves the caller's descriptors alone."""
+    run_group([job], [Path(out_dir)], progress, capture_fds)
+
+
+def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
+              capture_fds: bool = False) -> None:
+    """Compile one model for several targets that share a TOSA profile: export,
+    quantize and lower to TOSA once (the expensive part), then Vela and the .pte
+    per target. Each out_dir gets a complete Report."""
+    import copy
+
+    from . import report as report_mod
+
     progress = progress or (lambda stage, detail="": None)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True)
-    work = out_dir / "artifacts"
-    work.mkdir()
+    if len({j.target.tosa_profile for j in jobs}) != 1:
+        raise ValueError("run_group needs targets of one TOSA profile")
+    out_dirs = [Path(d) for d in out_dirs]
+    for d in out_dirs:
+        d.mkdir(parents=True)
+        (d / "artifacts").mkdir()
+    first_started = time.perf_counter()
     timings: dict[str, float] = {}
-    t_start = time.perf_counter()
-    with _tool_output_to(out_dir / "compile.log", capture_fds):
-        report = _compile(job, work, progress, timings)
-    report.summary["compile_seconds"] = round(time.perf_counter() - t_start, 3)
-    for stage, seconds in timings.items():
-        report.summary[f"{stage}_seconds"] = round(seconds, 3)
-    report.save(out_dir)
+    for i, (job, out_dir) in enumerate(zip(jobs, out_dirs)):
+        started = time.perf_counter() if i else first_started
+        work = out_dir / "artifacts"
+        with _tool_output_to(out_dir / "compile.log", capture_fds):
+            if i == 0:
+                lowered = _lower(job, work, _Stopwatch(timings, progress))
+                partitions = lowered["partitions"]
+            else:
+                timings = {}
+                partitions = _vela_again(lowered, job, work, _Stopwatch(timings, progress))
+            pte = _serialize(lowered, partitions, work, _Stopwatch(timings, progress))
+            report = report_mod.build(job, copy.deepcopy(lowered["rows"]), partitions, pte,
+                                      lowered["delegation"])
+        report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
+        report.summary["lowered_with"] = jobs[0].target.accelerator if i else ""
+        for stage, seconds in timings.items():
+            report.summary[f"{stage}_seconds"] = round(seconds, 3)
+        report.save(out_dir)
 
 
-def _compile(job: CompileJob, work: Path, progress: Progress, timings: dict):
-    import torch
+def compile_spec_for(target: Target, work: Path):
     from executorch.backends.arm.ethosu import EthosUCompileSpec
-    from executorch.backends.arm.quantizer import EthosUQuantizer, get_symmetric_quantization_config
-    from executorch.exir import to_edge_transform_and_lower
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    from . import models, report as report_mod
-
-    clock = _Stopwatch(timings, progress)
-    with clock("export"):
-        if job.registry_name is not None:
-            spec = models.get(job.registry_name)
-            ep = export_module(spec.factory(), spec.example_inputs())
-            example = spec.example_inputs()
-            calibration = spec.calibration_inputs() if spec.calibration_inputs else [example]
-        else:
-            ep = torch.export.load(io.BytesIO(job.exported))
-            example = tuple(job.example_inputs)
-            calibration = job.calibration_inputs or [example]
-
-    t = job.target
-    compile_spec = (
-        EthosUCompileSpec(t.accelerator, system_config=t.system_config, memory_mode=t.memory_mode,
-                          extra_flags=list(VELA_FLAGS), config_ini=t.vela_ini_argument())
+    return (
+        EthosUCompileSpec(target.accelerator, system_config=target.system_config, memory_mode=target.memory_mode,
+                          extra_flags=list(VELA_FLAGS), config_ini=target.vela_ini_argument())
         .dump_intermediate_artifacts_to(str(work))
         .dump_debug_info(EthosUCompileSpec.DebugMode.JSON)
     )
-    with clock("quantize"), _as(CompileError, "PT2E quantization"):
-        quantizer = EthosUQuantizer(compile_spec)
-        quantizer.set_global(get_symmetric_quantization_config())
-        prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
-        with torch.no_grad():
-            for sample in calibration:
-                prepared(*sample)
-        converted = convert_pt2e(prepared)
 
+
+def model_inputs(job: CompileJob):
+    """(exported program, example inputs, calibration samples) of a job."""
+    import torch
+
+    from . import models
+
+    if job.registry_name is not None:
+        spec = models.get(job.registry_name)
+        example = spec.example_inputs()
+        calibration = spec.calibration_inputs() if spec.calibration_inputs else [example]
+        return export_module(spec.factory(), example), example, calibration
+    example = tuple(job.example_inputs)
+    return torch.export.load(io.BytesIO(job.exported)), example, job.calibration_inputs or [example]
+
+
+def quantize(ep, calibration, compile_spec):
+    """PT2E int8 quantization with the Ethos-U quantizer (symmetric, as ExecuTorch's examples)."""
+    import torch
+    from executorch.backends.arm.quantizer import EthosUQuantizer, get_symmetric_quantization_config
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = EthosUQuantizer(compile_spec)
+    quantizer.set_global(get_symmetric_quantization_config())
+    prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
+    with torch.no_grad():
+        for sample in calibration:
+            prepared(*sample)
+    return convert_pt2e(prepared)
+
+
+def _lower(job: CompileJob, work: Path, clock: "_Stopwatch") -> dict:
+    import torch
+    from executorch.exir import to_edge_transform_and_lower
+
+    with clock("export"):
+        ep, example, calibration = model_inputs(job)
+    compile_spec = compile_spec_for(job.target, work)
+    with clock("quantize"), _as(CompileError, "PT2E quantization"):
+        converted = quantize(ep, calibration, compile_spec)
     with clock("lower"), _as(CompileError, "lowering to TOSA"):
         quantized_ep = torch.export.export(converted, example)
         partitioner = _recording_partitioner(compile_spec)
@@ -208,14 +247,50 @@ def _compile(job: CompileJob, work: Path, progress: Progress, timings: dict):
         from executorch.devtools.backend_debug import get_delegation_info
 
         delegation = get_delegation_info(edge.exported_program().graph_module)
+        from executorch.exir.lowered_backend_module import get_lowered_submodules
 
+        # Which delegate is which partition: each still holds its partition's Vela output.
+        index_of = {p["processed"]: p["index"] for p in partitions}
+        modules = [(m, index_of[m.processed_bytes])
+                   for _, m, _ in get_lowered_submodules(edge.exported_program().graph_module)
+                   if m.processed_bytes in index_of]
+    return {"edge": edge, "modules": modules, "partitions": partitions, "rows": partitioner.operator_rows,
+            "delegation": delegation.get_operator_delegation_dataframe()}
+
+
+def _vela_again(lowered: dict, job: CompileJob, work: Path, clock: "_Stopwatch") -> list[dict]:
+    """Vela for another target on the TOSA each partition was already lowered to."""
+    from executorch.backends.arm.ethosu.backend import EthosUBackend
+
+    partitions = []
+    for p in lowered["partitions"]:
+        dest = work / f"partition_{p['index']}"
+        dest.mkdir()
+        for name in ("debug.json", p["tosa"].name if p["tosa"] else None):
+            if name and (p["dir"] / name).exists():
+                shutil.copy2(p["dir"] / name, dest / name)
+        spec = compile_spec_for(job.target, dest)
+        with clock("vela", f"partition {p['index'] + 1}"):
+            try:
+                result = EthosUBackend._compile_tosa_flatbuffer((p["dir"] / "out.tosa").read_bytes(), spec)
+            except SystemExit as e:
+                raise VelaError(f"Vela exited with status {e.code} on NPU partition {p['index'] + 1}.") from None
+            except Exception as e:
+                raise VelaError(_vela_message(e, p["index"])) from e
+        partitions.append({**p, "dir": dest, "tosa": dest / p["tosa"].name if p["tosa"] else None,
+                           "processed": result.processed_bytes, "compile_specs": spec._to_list()})
+    return partitions
+
+
+def _serialize(lowered: dict, partitions: list[dict], work: Path, clock: "_Stopwatch") -> Path:
+    """Write the .pte, with each Ethos-U delegate holding this target's Vela output."""
     with clock("serialize"), _as(CompileError, "serializing the .pte"):
-        program = edge.to_executorch()
+        for module, index in lowered["modules"]:
+            module._processed_bytes = partitions[index]["processed"]
+            module._compile_specs = partitions[index]["compile_specs"]
         pte = work / "model.pte"
-        pte.write_bytes(program.buffer)
-
-    return report_mod.build(job, partitioner.operator_rows, partitions, pte,
-                            delegation.get_operator_delegation_dataframe())
+        pte.write_bytes(lowered["edge"].to_executorch().buffer)
+    return pte
 
 
 class _Stopwatch:
@@ -309,7 +384,8 @@ def _vela_per_partition(work: Path, clock: _Stopwatch):
                 shutil.move(str(item), dest / item.name)
         tosa_dump = next(iter(sorted(dest.glob("output_tag*.tosa"))), None)
         tag = re.search(r"output_(tag\d+)_", tosa_dump.name).group(1) if tosa_dump else None
-        partitions.append({"index": index, "tag": tag, "dir": dest, "tosa": tosa_dump})
+        partitions.append({"index": index, "tag": tag, "dir": dest, "tosa": tosa_dump,
+                           "processed": result.processed_bytes, "compile_specs": compile_spec._to_list()})
         return result
 
     EthosUBackend._compile_tosa_flatbuffer = staticmethod(compile_and_keep)

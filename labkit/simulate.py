@@ -863,13 +863,3 @@ def evaluate(model, target="corstone-320", *, data=None, calibration=None, examp
     """
     return summarize(outputs(model, target, data=data, calibration=calibration,
                              example_inputs=example_inputs, progress=progress))
-
-
-class _CallableModule(types.ModuleType):
-    """labkit.simulate is both this module and the simulate() function."""
-
-    def __call__(self, report, inputs) -> Outputs:
-        return simulate(report, inputs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

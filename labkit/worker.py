@@ -38,10 +38,10 @@ def _serve(conn) -> None:  # runs in the worker process
             pipeline.warm_up()
             conn.send(("warm",))
             continue
-        _, job, out_dir = message
+        _, jobs, out_dirs = message
         try:
-            pipeline.run(job, Path(out_dir), progress=lambda s, d="": conn.send(("progress", s, d)),
-                         capture_fds=True)
+            pipeline.run_group(jobs, [Path(d) for d in out_dirs],
+                               progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True)
             conn.send(("done", _rss_mb()))
         except LabkitError as e:
             conn.send(("error", type(e).__name__, str(e)))
@@ -96,10 +96,14 @@ class Worker:
             self._wait(lambda *a: None, None)
 
     def run(self, job, out_dir: Path, progress, cancel: threading.Event | None = None) -> None:
+        self.run_group([job], [out_dir], progress, cancel)
+
+    def run_group(self, jobs: list, out_dirs: list[Path], progress, cancel: threading.Event | None = None) -> None:
+        """Compile one model for targets of one TOSA profile (lowered once), one Report per out_dir."""
         with self._lock:
             self._ensure_started()
             try:
-                self._send(("compile", job, str(out_dir)))
+                self._send(("compile", jobs, [str(d) for d in out_dirs]))
                 done = self._wait(progress, cancel)
             except BaseException:
                 self.stop(kill=True)  # interrupted or crashed: never reuse a worker mid-job

@@ -55,7 +55,8 @@ cells = [
        "And `fake-quant-int8` predicts the NPU's integer arithmetic almost exactly: the TOSA reference run "
        "differs from it by at most **one int8 step** of the output (rounding in the integer rescale). So a "
        "fake-quant evaluation in PyTorch is a faithful stand-in for the NPU, and the TOSA run is the proof."),
-    code("table = labkit.simulate.outputs(\"digits_cnn\", TARGET)  # every output value, per source and sample\n"
+    code("from labkit.simulate import outputs\n\n"
+         "table = outputs(\"digits_cnn\", TARGET)  # every output value, per source and sample\n"
          "y = [c for c in table.columns if c.startswith(\"y\")]\n"
          "step = table.attrs[\"output_scale\"]  # one int8 step of the output, in logit units\n"
          "npu_vs_fake = (table.loc[\"tosa-reference\", y] - table.loc[\"fake-quant-int8\", y]).abs()\n"

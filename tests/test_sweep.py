@@ -1,0 +1,70 @@
+"""Sweeps: lower once per TOSA profile, Vela per target; results equal single
+compiles; every Report cached; any concurrent.futures Executor (dask too)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import labkit
+from labkit.sweep import expand_targets, reports
+from labkit.errors import TargetError
+from tests.models_for_tests import TinyConv, example
+
+TARGETS = ["ethos-u55-64", "ethos-u65-512", "ethos-u85-512"]
+
+
+@pytest.fixture(scope="module")
+def resnet8_sweep():
+    return labkit.sweep("resnet8", TARGETS, progress=False)
+
+
+def test_one_row_per_target_with_summary_columns(resnet8_sweep):
+    df = resnet8_sweep
+    assert df["accelerator"].tolist() == TARGETS
+    for col in ["accelerator", "system_config", "memory_mode", "total_cycles", "npu_cycles", "inference_ms",
+                "inferences_per_s", "sram_kib", "flash_kib", "npu_ops", "cpu_ops", "partitions", "macs"]:
+        assert df[col].notna().all(), col
+    assert (df["source"] == "vela-estimate").all() and (df["error"] == "").all()
+    assert df.set_index("accelerator").loc["ethos-u85-512", "total_cycles"] < \
+        df.set_index("accelerator").loc["ethos-u55-64", "total_cycles"]
+
+
+def test_shared_lowering_gives_the_single_compile_result(resnet8_sweep):
+    """ethos-u65-512 reuses the TOSA lowered for ethos-u55-64: its cycles and the
+    Vela command stream inside its .pte must be those of a compile of its own."""
+    (report,) = [r for r in reports(resnet8_sweep) if r.summary["accelerator"] == "ethos-u65-512"]
+    assert report.summary["lowered_with"] == "ethos-u55-64"
+    solo = labkit.compile("resnet8", "ethos-u65-512", cache=False, progress=False)
+    assert report.summary["total_cycles"] == solo.summary["total_cycles"]
+    assert report.operators["placement"].tolist() == solo.operators["placement"].tolist()
+    cmd = np.load(Path(report.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
+    other = np.load(Path(solo.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
+    assert cmd == other and cmd in Path(report.artifacts["pte"]).read_bytes()
+
+
+def test_every_report_cached_and_second_sweep_is_all_hits(resnet8_sweep):
+    again = labkit.sweep("resnet8", TARGETS, progress=False)
+    assert again["from_cache"].all()
+    assert again["total_cycles"].tolist() == resnet8_sweep["total_cycles"].tolist()
+    hit = labkit.compile("resnet8", "ethos-u85-512", progress=False)
+    assert hit.from_cache
+
+
+def test_family_selection_and_memory_modes():
+    u65 = expand_targets("u65", memory_modes=["Dedicated_Sram_384KB", "Dedicated_Sram_512KB"])
+    assert {t.accelerator for t in u65} == {"ethos-u65-256", "ethos-u65-512"} and len(u65) == 4
+    assert len(expand_targets("all")) == 11
+    with pytest.raises(TargetError, match="No valid target"):
+        expand_targets("u55", system_configs=["Ethos_U85_SYS_DRAM_Mid"])
+
+
+def test_dask_local_cluster_executor():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        df = labkit.sweep(TinyConv(), ["ethos-u55-32", "ethos-u85-128"], example_inputs=example(),
+                          executor=client.get_executor(), progress=False)
+    assert (df["error"] == "").all() and df["total_cycles"].gt(0).all()
+    local = labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), cache=False, progress=False)
+    assert df.set_index("accelerator").loc["ethos-u85-128", "total_cycles"] == local.summary["total_cycles"]
