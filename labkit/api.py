@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import cache, models
-from .errors import ExampleInputError, InvalidModelError
+from . import cache as disk_cache  # `cache` is compile()'s flag
+from . import models
+from .errors import ExampleInputError, InvalidModelError, ModelTooLargeError
 from .pipeline import STAGES, CompileJob
 from .report import Report
 from .targets import Target, resolve_target
@@ -21,7 +22,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
             calibration_inputs=None, system_config: str | None = None, memory_mode: str | None = None,
             config_ini: str | None = None, cache: bool = True, in_process: bool = False,
             progress: "bool | Callable[[str, str], None]" = True, name: str | None = None,
-            cancel: threading.Event | None = None) -> Report:
+            cancel: threading.Event | None = None, allow_overflow: bool = False) -> Report:
     """Compile ``model`` for an Ethos-U ``target`` and return its Report.
 
     model: a built-in name (see ``labkit models``), an nn.Module (with ``example_inputs``),
@@ -31,23 +32,26 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     cache: reuse and store results in the content-addressed cache (LABKIT_CACHE_DIR).
     in_process: compile in this process instead of the worker process (for debugging).
     progress: True for a progress bar through the stages, False for none, or a callback(stage, detail).
+    allow_overflow: return the Report (with a warning) even when the model needs more SRAM than the
+        memory mode provides, instead of raising ModelTooLargeError.
     """
     resolved = resolve_target(target, system_config, memory_mode, config_ini)
     job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
                    name=name)
-    if cache:
-        hit = _cache_lookup(job.key)
-        if hit is not None:
-            return hit
-    return _compile_job(job, use_cache=cache, in_process=in_process, progress=progress, cancel=cancel)
-
-
-def _cache_lookup(key: str) -> Report | None:
-    return cache.lookup(key)
+    report = disk_cache.lookup(job.key) if cache else None
+    if report is None:
+        report = _compile_job(job, use_cache=cache, in_process=in_process, progress=progress, cancel=cancel)
+    if not report.fits and not allow_overflow:
+        s = report.summary
+        raise ModelTooLargeError(
+            f"{s['model']} needs {s['sram_kib']:.0f} KiB of SRAM but memory mode {s['memory_mode']} gives Vela "
+            f"{s['sram_limit_kib']:.0f} KiB. Pick a memory mode with more SRAM (see `labkit targets`) or a "
+            "smaller model; compile(..., allow_overflow=True) returns the report anyway.", report)
+    return report
 
 
 def _compile_job(job: CompileJob, *, use_cache: bool, in_process: bool, progress, cancel) -> Report:
-    staging = cache.staging_dir(job.key) if use_cache else None
+    staging = disk_cache.staging_dir(job.key) if use_cache else None
     if staging is None:  # no cache (asked for, or the folder is unusable): a private temp folder
         staging = Path(tempfile.mkdtemp(prefix="labkit-")) / "report"
     reporter, close = _progress_reporter(progress, job)
@@ -61,11 +65,11 @@ def _compile_job(job: CompileJob, *, use_cache: bool, in_process: bool, progress
 
             shared().run(job, staging, reporter, cancel)
     except BaseException:
-        cache.discard(staging)
+        disk_cache.discard(staging)
         raise
     finally:
         close()
-    final = cache.commit(staging, job.key) if staging.parent.name == ".staging" else staging
+    final = disk_cache.commit(staging, job.key) if staging.parent.name == ".staging" else staging
     return Report.load(final)
 
 
@@ -78,7 +82,7 @@ def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=N
                                     "drop example_inputs=, or pass your own nn.Module instead.")
         spec = models.get(model)
         identity = {"builtin": model, "fingerprint": spec.fingerprint()}
-        return CompileJob(model=name or model, target=target, key=cache.make_key(identity, target.key()),
+        return CompileJob(model=name or model, target=target, key=disk_cache.make_key(identity, target.key()),
                           weights=spec.weights, registry_name=model, identity=identity)
     if isinstance(model, (str, os.PathLike)):
         text = str(model)
@@ -116,14 +120,14 @@ def _exported_job(ep, example_inputs, calibration_inputs, target, name, weights)
             h.update(repr((tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
     identity = {"exported": h.hexdigest()}
-    return CompileJob(model=name, target=target, key=cache.make_key(identity, target.key()), weights=weights,
+    return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
                       exported=blob, example_inputs=example_inputs, calibration_inputs=calibration,
                       identity=identity)
 
 
 def retarget(job: CompileJob, target: Target) -> CompileJob:
     """The same model for another target (no second export)."""
-    return dataclasses.replace(job, target=target, key=cache.make_key(job.identity, target.key()))
+    return dataclasses.replace(job, target=target, key=disk_cache.make_key(job.identity, target.key()))
 
 
 def _as_tuple(inputs) -> tuple:

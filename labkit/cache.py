@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .report import CorruptReportError, Report, tool_versions
 
+log = logging.getLogger(__name__)
 _STAGING = ".staging"
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's own modules whose code shapes a Report: a change to them invalidates entries.
@@ -76,8 +78,8 @@ def lookup(key: str) -> Report | None:
         return None
     try:
         report = Report.load(base / key)
-    except CorruptReportError as e:
-        warnings.warn(f"labkit cache entry {key} was corrupt ({e}); recompiling.", stacklevel=3)
+    except CorruptReportError as e:  # never trusted: dropped and recompiled, quietly
+        log.info("labkit cache entry %s was corrupt (%s); recompiling", key, e)
         shutil.rmtree(base / key, ignore_errors=True)
         return None
     report.from_cache = True

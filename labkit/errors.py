@@ -48,3 +48,12 @@ class InputValueError(LabkitError):
 
 class CompileCancelled(LabkitError):
     """The user cancelled a compile; nothing was cached."""
+
+
+class ModelTooLargeError(LabkitError):
+    """The model needs more SRAM than the chosen memory mode provides. ``report``
+    holds the compile's Report (pass allow_overflow=True to get it returned)."""
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report

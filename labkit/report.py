@@ -96,6 +96,12 @@ class Report:
         return by_module(self.operators, depth)
 
     @property
+    def fits(self) -> bool:
+        """False when Vela's SRAM use exceeds what the memory mode provides."""
+        limit = self.summary.get("sram_limit_kib")
+        return limit is None or pd.isna(limit) or not self.summary["sram_kib"] > limit
+
+    @property
     def memory(self) -> pd.DataFrame:
         """Vela's SRAM staging use per layer; ``.attrs`` has the totals against the limit."""
         from .insights import memory
@@ -266,6 +272,8 @@ def node_origins(from_node) -> list[tuple[str, int]]:
     return out
 
 
+_ADDRESS_SPACE_KIB = 4 * 2**20
+
 _SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partitions
     "npu_cycles": ["cycles_npu"],
     "total_cycles": ["cycles_total"],
@@ -293,7 +301,7 @@ def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: 
     vela_summaries = [vela.read_summary(p["dir"]) for p in partitions]
     layer_frames = [vela.read_per_layer(p["dir"]).assign(partition=p["index"]) for p in partitions]
     layers = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame()
-    if len(layers) == len(joined):  # the per-layer CSV and the debug db list the same layers in order
+    if len(joined) and len(layers) == len(joined):  # the per-layer CSV and the debug db list the same layers
         layers = pd.concat([layers, joined[["tosa_op", "node", "module"]]], axis=1)
 
     t = job.target
@@ -307,8 +315,10 @@ def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: 
     seconds = sum(float(s["inference_time"]) for s in vela_summaries)
     summary["inference_ms"] = seconds * 1e3
     summary["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
+    # Vela's arena_cache_size (KiB in its CSV) is the SRAM the memory mode gives it;
+    # 4 GiB and up is the NPU's address space, i.e. no size configured.
     limits = [float(s["arena_cache_size"]) for s in vela_summaries]
-    summary["sram_limit_kib"] = min(limits) / 1024 if limits else float("nan")
+    summary["sram_limit_kib"] = min(limits) if limits and min(limits) < _ADDRESS_SPACE_KIB else float("nan")
     model_ops = operators[operators["origin"] == "model"]
     summary["npu_ops"] = int((model_ops["placement"] == "NPU").sum())
     summary["cpu_ops"] = int((model_ops["placement"] == "CPU").sum())

@@ -20,7 +20,7 @@ from .errors import LabkitError, TargetError
 
 COLUMNS = ["accelerator", "family", "macs_per_cycle", "system_config", "memory_mode", "total_cycles",
            "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "flash_kib", "dram_kib", "npu_ops",
-           "cpu_ops", "partitions", "macs", "source", "from_cache", "cache_key", "error"]
+           "cpu_ops", "partitions", "macs", "fits", "source", "from_cache", "cache_key", "error"]
 
 
 def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:
@@ -149,6 +149,7 @@ def _table(jobs, results, errors) -> pd.DataFrame:
         if report is not None:
             row.update({c: report.summary[c] for c in COLUMNS if c in report.summary.index and c not in row})
             row["from_cache"] = report.from_cache
+            row["fits"] = report.fits  # False: needs more SRAM than the memory mode gives
         rows.append(row)
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
 
