@@ -684,30 +684,17 @@ def _calibration(calibration, spec, default):
 
 
 def quantize(module, example_inputs: tuple, calibration: list, target):
-    """The PT2E int8 model exactly as labkit's pipeline builds it: export, the
-    Ethos-U quantizer of ``target`` with the symmetric config, calibration, convert.
-    Running the result in PyTorch gives the 'fake-quant-int8' outputs."""
+    """The PT2E int8 model exactly as labkit's pipeline builds it (same quantizer,
+    config and calibration). Running it in PyTorch gives the 'fake-quant-int8' outputs."""
     import torch
     from executorch.backends.arm.ethosu import EthosUCompileSpec
-    from executorch.backends.arm.quantizer import (
-        EthosUQuantizer,
-        get_symmetric_quantization_config,
-    )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    from .pipeline import VELA_FLAGS, export_module
+    from . import pipeline
 
-    ep = module if isinstance(module, torch.export.ExportedProgram) else export_module(module, example_inputs)
-    t = target
-    spec = EthosUCompileSpec(t.accelerator, system_config=t.system_config, memory_mode=t.memory_mode,
-                             extra_flags=list(VELA_FLAGS), config_ini=t.vela_ini_argument())
-    quantizer = EthosUQuantizer(spec)
-    quantizer.set_global(get_symmetric_quantization_config())
-    prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
-    with torch.no_grad():
-        for sample in calibration:
-            prepared(*sample)
-    return convert_pt2e(prepared)
+    ep = module if isinstance(module, torch.export.ExportedProgram) else pipeline.export_module(module, example_inputs)
+    spec = EthosUCompileSpec(target.accelerator, system_config=target.system_config,
+                             memory_mode=target.memory_mode, config_ini=target.vela_ini_argument())
+    return pipeline.quantize(ep, calibration, spec)
 
 
 def outputs(model, target="corstone-320", *, data=None, calibration=None, example_inputs=None,
