@@ -16,7 +16,7 @@ cells = [
     md("## What the numbers mean\n\n"
        "Every figure below is a **Vela estimate**: Vela's performance model of the NPU, computed at compile "
        "time — not a measurement on hardware. Cycles are NPU clock cycles; the inference time divides them by "
-       "the clock of the chosen *system config*. Run the model on a Corstone FVP (lesson 7) to measure."),
+       "the clock of the chosen *system config*. Run the model on a Corstone FVP (lesson 8) to measure."),
     code("print(report.summary_text())\nplots.summary_card(report)"),
     md("## Which operators run on the NPU?\n\n"
        "Each bar is one operator of the exported PyTorch graph, in order. CPU operators carry the reason the "
