@@ -39,7 +39,9 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
                    name=name)
     report = disk_cache.lookup(job.key) if cache else None
-    if report is None:
+    if report is not None:
+        report.summary["model"] = job.model  # the same graph and weights under the name asked for
+    else:
         report = _compile_job(job, use_cache=cache, in_process=in_process, progress=progress, cancel=cancel)
     if not report.fits and not allow_overflow:
         s = report.summary
@@ -114,10 +116,14 @@ def _exported_job(ep, example_inputs, calibration_inputs, target, name, weights)
 
     blob = exported_bytes(ep)
     calibration = [_as_tuple(c) for c in calibration_inputs] if calibration_inputs else None
-    h = hashlib.sha256(blob)
-    for sample in [example_inputs] + (calibration or []):
-        for t in sample:
-            h.update(repr((tuple(t.shape), str(t.dtype))).encode())
+    # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
+    # with file paths (a notebook's /tmp/ipykernel_<pid>/...) that change every kernel.
+    h = hashlib.sha256(ep.graph_module.code.encode() + str(ep.graph_signature).encode())
+    tensors = list(ep.state_dict.items()) + list(ep.constants.items())
+    samples = [t for sample in [example_inputs] + (calibration or []) for t in sample]
+    for name_, t in tensors + [("", t) for t in samples]:
+        if hasattr(t, "detach"):
+            h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
     identity = {"exported": h.hexdigest()}
     return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,

@@ -72,7 +72,7 @@ def _hint(row, macs_per_cycle: int) -> str:
     if re.match(r"aten\.(mean|sum)", row["op"]):
         # torch's mean decomposes to sum (+ mul) before partitioning; both lower to
         # REDUCE_SUM with transposes, while adaptive_avg_pool2d becomes one AVG_POOL2D.
-        return (f"a mean/sum over H,W lowers to a reduction with transposes on the NPU; for a global average, "
+        return (f"a mean/sum over H,W lowers to REDUCE_SUM layers (with transposes on U55); for a global average, "
                 f"torch.nn.functional.adaptive_avg_pool2d(x, 1) maps onto the NPU's pooling and is cheaper{where}")
     access = {"flash": row["flash_ac"], "DRAM": row["dram_ac"], "SRAM": row["sram_ac"]}
     slow = max(access, key=access.get)

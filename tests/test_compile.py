@@ -202,3 +202,27 @@ axi1_port=Dram
         labkit.compile(TinyConv(), "ethos-u85-256", example_inputs=example(), system_config="Broken_Board",
                        memory_mode="Sram_Only", config_ini=str(ini), progress=False)
     assert "\n" not in str(e.value)
+
+
+def test_cache_key_ignores_where_the_model_was_defined():
+    """A notebook's model lives in /tmp/ipykernel_<pid>/...: a new kernel must still hit the cache."""
+    from labkit.api import make_job
+    from labkit.targets import resolve_target
+
+    src = ("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+           "        self.c = torch.nn.Conv2d(3, 4, 3)\n    def forward(self, x):\n        return torch.relu(self.c(x))\n")
+    keys = []
+    for filename in ("/tmp/ipykernel_1/111.py", "/tmp/ipykernel_2/222.py"):
+        namespace = {}
+        exec(compile(src, filename, "exec"), namespace)
+        torch.manual_seed(0)
+        keys.append(make_job(namespace["M"](), resolve_target("ethos-u85-128"), example_inputs=example()).key)
+    assert keys[0] == keys[1]
+
+
+def test_cache_hit_keeps_the_name_asked_for():
+    torch.manual_seed(3)
+    labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), name="first", progress=False)
+    torch.manual_seed(3)
+    again = labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), name="second", progress=False)
+    assert again.from_cache and again.summary["model"] == "second"
