@@ -21,7 +21,7 @@ from . import targets
 from .errors import LabkitError
 from .pipeline import STAGES
 
-TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "FVP")  # the one list of output tabs
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "Compare", "FVP")  # the one list of output tabs
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -55,7 +55,8 @@ class Lab(widgets.VBox):
 
     Widgets: model, accelerator, system_config, memory_mode, presets (dict of
     buttons), compile_button, cancel_button, progress, stage, status, tabs,
-    outputs (dict: tab title -> Output), export_button, fvp (the FVP tab's FvpPanel:
+    outputs (dict: tab title -> Output), export_button, compare (the Compare tab's
+    ComparePanel: ``lab.compare.run()`` sweeps every NPU), fvp (the FVP tab's FvpPanel:
     ``lab.fvp.run()`` runs the report on a Corstone FVP). ``report`` is the Report
     on show, ``reports`` every Report of this session by (model, accelerator,
     system config, memory mode).
@@ -100,10 +101,13 @@ class Lab(widgets.VBox):
         self.export_button.on_click(lambda _b: self.export_html())
 
         self.outputs = {title: widgets.Output() for title in TABS}
+        self.compare = ComparePanel(self)  # the Compare tab: every NPU configuration at once
+        self.outputs["Compare"] = self.compare.output
         self.fvp = FvpPanel(self)  # the FVP tab: run the report on a Corstone FVP, where one is installed
         self.outputs["FVP"] = self.fvp.output
         pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts"
-                 else self.fvp if t == "FVP" else self.outputs[t] for t in TABS]
+                 else self.compare if t == "Compare" else self.fvp if t == "FVP" else self.outputs[t]
+                 for t in TABS]
         self.tabs = widgets.Tab(children=pages, titles=TABS)
 
         self.accelerator.observe(self._on_accelerator, "value")
@@ -361,6 +365,195 @@ def _warm_worker() -> None:
         shared().warm()
     except Exception:  # noqa: BLE001 - warming is an optimisation; Compile reports real errors
         pass
+
+
+# ---------------------------------------------------------------- the Compare tab
+
+COMPARE_VARY = {  # what the Compare tab sweeps besides every accelerator (family defaults otherwise)
+    "defaults": "each NPU's default system config and memory mode",
+    "memory_modes": "every memory mode",
+    "system_configs": "every system config",
+}
+
+
+class ComparePanel(widgets.VBox):
+    """The Compare tab: every Ethos-U configuration for the Lab's model at once
+    (``labkit.sweep``), in a background thread; then the sweep figures and the
+    table. Run again, it comes back from the cache in a moment.
+
+    Widgets: button, vary (what to sweep besides the accelerators), progress,
+    stage, status, output. ``df`` is the sweep on show, ``sweeps`` every sweep
+    of this session by (model, vary)."""
+
+    def __init__(self, lab: "Lab"):
+        self.lab = lab
+        self.df = None
+        self.sweeps: dict[tuple, object] = {}
+        self._thread: threading.Thread | None = None
+        wide = {"description_width": "initial"}
+        self.button = widgets.Button(description="Compare all NPUs", button_style="primary", icon="th-list",
+                                     tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)",
+                                     layout=widgets.Layout(width="auto"))
+        self.vary = widgets.Dropdown(options=[(v, k) for k, v in COMPARE_VARY.items()], value="defaults",
+                                     description="with", style=wide, layout=widgets.Layout(width="max-content"))
+        self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
+        self.stage = widgets.Label("")
+        self.status = widgets.HTML("")
+        self.output = widgets.Output()
+        self.button.on_click(lambda _b: self.run(wait=False))
+        lab.model.observe(lambda _c: self._on_model(), "value")
+        self.vary.observe(lambda _c: self._on_model(), "value")
+        super().__init__([widgets.HBox([self.button, self.vary]), widgets.HBox([self.progress, self.stage]),
+                          self.status, self.output])
+        self._say("Press <b>Compare all NPUs</b> to compile the model for every Ethos-U55, U65 and U85 "
+                  "configuration at once (the first time takes a minute or two; the model is lowered once "
+                  "per TOSA profile).")
+
+    def run(self, wait: bool = True):
+        """Sweep the Lab's model in a background thread, as the button does. With
+        ``wait``, block until done and return the DataFrame (None on error)."""
+        if self.busy():
+            self._say("A comparison is already running.")
+            return None
+        choice = (self.lab.model.value, self.vary.value)
+        self._set_busy(True)
+        self._thread = threading.Thread(target=self._run, args=(choice,), daemon=True, name="labkit-sweep")
+        self._thread.start()
+        if wait:
+            self._thread.join()
+            return self.sweeps.get(choice)
+        return None
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self, choice) -> None:
+        import labkit
+
+        name, vary = choice
+        started = time.perf_counter()
+        done = threading.Event()
+        try:
+            model, kwargs = self.lab._model_argument(name)
+            kwargs.update(_sweep_options(vary))
+            keys = _sweep_keys(name, kwargs) if name not in self.lab.user_models else []
+            self.progress.max = max(1, len(keys))
+            self._say(f"Compiling {_html.escape(name)} for every Ethos-U configuration "
+                      f"({_html.escape(COMPARE_VARY[vary])})…")
+            ticker = threading.Thread(target=self._tick, args=(keys, started, done), daemon=True,
+                                      name="labkit-sweep-progress")
+            ticker.start()
+            df = labkit.sweep(model, "all", progress=False, **kwargs)
+        except LabkitError as e:
+            self._error(str(e))
+        except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
+            lines = [ln for ln in str(e).splitlines() if ln.strip()]
+            self._error(f"{type(e).__name__}: {lines[0] if lines else 'unexpected error'}")
+        else:
+            df.attrs["model"] = name
+            self.sweeps[choice] = df
+            seconds = time.perf_counter() - started
+            how = "from the cache" if df["from_cache"].fillna(False).all() else f"compiled in {seconds:.0f} s"
+            try:
+                self._show(df, how)
+            except Exception as e:  # noqa: BLE001
+                self._error(f"Could not draw the comparison: {type(e).__name__}: {e}")
+        finally:
+            done.set()
+            self._set_busy(False)
+
+    def _tick(self, keys, started, done: threading.Event) -> None:
+        """Progress while the sweep runs: configurations with a finished Report
+        (in the cache, or complete in its staging folder), and the time so far."""
+        from . import cache
+
+        base = cache.root(create=False)
+        first = None
+        while not done.wait(0.5):
+            n = sum(1 for k in keys if (base / k / "manifest.json").exists()
+                    or any((base / ".staging").glob(f"{k}-*/manifest.json")))
+            first = n if first is None else first
+            seconds = time.perf_counter() - started
+            if keys:
+                self.progress.value = n
+                step = (f"lowering to TOSA (once per profile)… {seconds:.0f} s" if n == first and n < len(keys)
+                        else f"Vela: {n} of {len(keys)} configurations… {seconds:.0f} s")
+            else:
+                step = f"compiling… {seconds:.0f} s"
+            self.stage.value = step
+
+    def _set_busy(self, busy: bool) -> None:
+        self.button.disabled = self.vary.disabled = busy
+        if busy:
+            self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
+
+    def _on_model(self) -> None:
+        """Back on a model (and choice) compared before in this session: show it again."""
+        if self.busy():
+            return
+        df = self.sweeps.get((self.lab.model.value, self.vary.value))
+        if df is not None:
+            self._show(df, "from this session")
+        elif self.df is not None:
+            self._say(f"Showing {_html.escape(self.df.attrs.get('model', ''))}. Press <b>Compare all NPUs</b> for "
+                      f"{_html.escape(self.lab.model.value)}.")
+
+    def _say(self, markup: str) -> None:
+        self.status.value = f"<div style='padding:4px 0'>{markup}</div>"
+
+    def _error(self, message: str) -> None:
+        self.progress.bar_style = "danger"
+        self.stage.value = ""
+        self.status.value = ("<div style='padding:6px 10px;border-left:4px solid #E15759;"
+                             "background:rgba(225,87,89,0.12);white-space:pre-wrap'>"
+                             f"<b>Could not compare.</b> {_html.escape(message)}</div>")
+
+    def _show(self, df, how: str) -> None:
+        """The sweep figures and the table (built here, in the calling thread)."""
+        from . import plots, sweep_plots
+
+        self.df = df
+        name = df.attrs.get("model")
+        scale = plots.presentation if self.lab.presentation else (lambda f: f)
+        outputs = [figure_bundle(scale(f)) for f in sweep_plots.figures(df, model=name)]
+        table = sweep_plots.table(df).to_html(index=False, border=0, classes="labkit-table", na_rep="—")
+        outputs.append(html_bundle(f"<div style='overflow-x:auto'>{table}</div>"))
+        self.output.outputs = tuple(outputs)
+        self.progress.max = max(1, len(df))
+        failed = df["error"].fillna("").astype(bool)
+        self.progress.value = len(df)
+        self.progress.bar_style = "warning" if failed.any() else "success"
+        self.stage.value = ""
+        ok = df[~failed]
+        best = ok.loc[ok["inference_ms"].idxmin()] if len(ok) else None
+        text = f"✓ {_html.escape(str(name))}: {len(ok)} of {len(df)} configurations"
+        if best is not None:
+            text += (f"; fastest {_html.escape(best['accelerator'])} at {best['inference_ms']:.3g} ms "
+                     f"(Vela estimate)")
+        if failed.any():
+            text += f"; {int(failed.sum())} failed (see the table)"
+        self._say(f"{text} · {how}")
+
+
+def _sweep_options(vary: str) -> dict:
+    """labkit.sweep keyword arguments for the Compare tab's 'with' choice."""
+    if vary == "defaults":
+        return {}
+    ini = targets.read_vela_ini(targets.bundled_vela_ini())
+    return {vary: list(ini[vary])}
+
+
+def _sweep_keys(name: str, options: dict) -> list[str]:
+    """The cache keys the sweep of a built-in model will fill (for progress)."""
+    try:
+        from .api import make_job, retarget
+        from .sweep import expand_targets
+
+        wanted = expand_targets("all", options.get("system_configs"), options.get("memory_modes"))
+        first = make_job(name, wanted[0])
+        return [first.key] + [retarget(first, t).key for t in wanted[1:]]
+    except Exception:  # noqa: BLE001 - progress is a nicety; the sweep reports real errors
+        return []
 
 
 # ---------------------------------------------------------------- the FVP tab
