@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from . import targets
 from .errors import TargetError
-from .plots import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, short_source
+from .plots import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, _empty, short_source
 
 # One colour per NPU family in every sweep figure (not the NPU / CPU colours of
 # labkit.plots, which mean "where an operator runs").
@@ -117,14 +117,6 @@ def _note(fig: go.Figure, text: str, below: int = 45) -> None:
                        yanchor="top", showarrow=False, font=dict(size=11, color=FONT_COLOR), align="left")
     lines = text.count("<br>") + 1
     fig.update_layout(margin_b=max(fig.layout.margin.b or 0, below + 16 * lines + 10))
-
-
-def _empty(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                       font=dict(size=14, color=FONT_COLOR))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
 
 
 def _failed_note(df: pd.DataFrame) -> str:

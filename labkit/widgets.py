@@ -44,6 +44,16 @@ def figure_bundle(fig) -> dict:
             "data": {PLOTLY_MIME: spec, "text/plain": f"<plotly figure: {title}>"}}
 
 
+def status_html(markup: str) -> str:
+    return f"<div style='padding:4px 0'>{markup}</div>"
+
+
+def error_html(headline: str, message: str) -> str:
+    """One readable error line (never a traceback), in a red-edged box."""
+    return ("<div style='padding:6px 10px;border-left:4px solid #E15759;background:rgba(225,87,89,0.12);"
+            f"white-space:pre-wrap'><b>{headline}</b> {_html.escape(message)}</div>")
+
+
 def html_bundle(markup: str) -> dict:
     return {"output_type": "display_data", "metadata": {}, "data": {"text/html": markup, "text/plain": markup}}
 
@@ -273,14 +283,12 @@ class Lab(widgets.VBox):
 
     # ------------------------------------------------------------ output
     def _say(self, markup: str) -> None:
-        self.status.value = f"<div style='padding:4px 0'>{markup}</div>"
+        self.status.value = status_html(markup)
 
     def _error(self, message: str) -> None:
         self.progress.bar_style = "danger"
         self.stage.value = ""
-        self.status.value = ("<div style='padding:6px 10px;border-left:4px solid #E15759;"
-                             "background:rgba(225,87,89,0.12);white-space:pre-wrap'>"
-                             f"<b>Could not compile.</b> {_html.escape(message)}</div>")
+        self.status.value = error_html("Could not compile.", message)
 
     def _show(self, report, how: str) -> None:
         """Render every tab from ``report`` (figures are built here, in this thread)."""
@@ -499,14 +507,12 @@ class ComparePanel(widgets.VBox):
                       f"{_html.escape(self.lab.model.value)}.")
 
     def _say(self, markup: str) -> None:
-        self.status.value = f"<div style='padding:4px 0'>{markup}</div>"
+        self.status.value = status_html(markup)
 
     def _error(self, message: str) -> None:
         self.progress.bar_style = "danger"
         self.stage.value = ""
-        self.status.value = ("<div style='padding:6px 10px;border-left:4px solid #E15759;"
-                             "background:rgba(225,87,89,0.12);white-space:pre-wrap'>"
-                             f"<b>Could not compare.</b> {_html.escape(message)}</div>")
+        self.status.value = error_html("Could not compare.", message)
 
     def _show(self, df, how: str) -> None:
         """The sweep figures and the table (built here, in the calling thread)."""

@@ -1,9 +1,7 @@
 """Writes lesson 1 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_01.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 1 — Your first model on an NPU\n\n"
        "We take **MobileNetV2** (224×224), the model of Arm's Learning Path, and compile it for the "
@@ -33,6 +31,4 @@ cells = [
        "preset, then **Compile**. Configurations you already compiled come back from the cache instantly."),
     code("labkit.Lab(model=\"mobilenet_v2\", target=\"corstone-320\")"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("01_first_model_on_an_npu.ipynb"))
+write(cells, "01_first_model_on_an_npu.ipynb")

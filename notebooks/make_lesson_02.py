@@ -1,9 +1,7 @@
 """Writes lesson 2 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_02.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 2 — CPU vs NPU: why operators fall back\n\n"
        "An Ethos-U NPU is not a general-purpose processor. It runs a fixed menu of int8 operations — "
@@ -170,6 +168,4 @@ cells = [
        "lists every CPU operator with the partitioner's reason; compare the two NPU families."),
     code("labkit.Lab(model=\"ds_cnn\", target=\"corstone-300\")"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("02_cpu_vs_npu.ipynb"))
+write(cells, "02_cpu_vs_npu.ipynb")

@@ -1,9 +1,7 @@
 """Writes lesson 3 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_03.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 3 — Where the cycles go\n\n"
        "Vela estimates a model layer by layer. For each NPU layer it models two things: the **compute** — "
@@ -172,6 +170,4 @@ cells = [
        "deep_autoencoder on the Ethos-U55, switch the memory mode between `Shared_Sram` and `Sram_Only`."),
     code("labkit.Lab(model=\"deep_autoencoder\", target=\"corstone-300\")"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("03_where_the_cycles_go.ipynb"))
+write(cells, "03_where_the_cycles_go.ipynb")

@@ -1,9 +1,7 @@
 """Writes lesson 4 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_04.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 4 — Choosing an NPU configuration\n\n"
        "\"Ethos-U\" is a family of configurable designs. A chip maker who licenses one picks three things, and "
@@ -157,6 +155,4 @@ cells = [
        "combinations. Configurations compiled above come back from the cache instantly."),
     code("labkit.Lab(model=\"resnet8\", target=\"corstone-300\")"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("04_choosing_an_npu_configuration.ipynb"))
+write(cells, "04_choosing_an_npu_configuration.ipynb")

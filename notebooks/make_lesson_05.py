@@ -1,9 +1,7 @@
 """Writes lesson 5 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_05.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 5 — Bring your own model\n\n"
        "The built-in models are a starting point; the question you care about is how *your* network does on "
@@ -132,6 +130,4 @@ cells = [
        "example inputs; for your own calibration data, call `labkit.compile` as above.)"),
     code("labkit.Lab(models={\"mine\": (model, example_inputs)})"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("05_bring_your_own_model.ipynb"))
+write(cells, "05_bring_your_own_model.ipynb")

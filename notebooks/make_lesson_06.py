@@ -1,9 +1,8 @@
 """Writes lesson 6 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_06.py"""
 from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 6 — Does my int8 model still work?\n\n"
        "The NPU computes in **int8**. Before a model reaches it, the Ethos-U quantizer maps every weight and "
@@ -140,6 +139,4 @@ cells = [
        "`labkit.simulate(labkit.compile(my_module, TARGET, example_inputs=...), inputs)` runs its compiled "
        "program. Inputs with NaN or infinity are refused with a clear error: int8 has no such values."),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("06_does_my_int8_model_still_work.ipynb"))
+write(cells, "06_does_my_int8_model_still_work.ipynb")

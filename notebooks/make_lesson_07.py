@@ -1,9 +1,7 @@
 """Writes lesson 7 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_07.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 7 — Choosing an NPU: compare every configuration at once\n\n"
        "Lesson 4 turned one knob at a time. Here we turn them all: `labkit.sweep` compiles one model for "
@@ -180,6 +178,4 @@ cells = [
          "lab.compare.run()  # what the button does; from the cache, this takes a moment\n"
          "lab.tabs.selected_index = lab.tabs.titles.index(\"Compare\")\nlab"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("07_compare_npu_configurations.ipynb"))
+write(cells, "07_compare_npu_configurations.ipynb")

@@ -1,9 +1,7 @@
 """Writes lesson 8 (kept as code so the prose is reviewed like code). Run: python notebooks/make_lesson_08.py"""
-from pathlib import Path
 
-import nbformat as nbf
+from lesson import code, md, write
 
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
     md("# Lesson 8 — Run it on the FVP\n\n"
        "Every number so far was a **Vela estimate**: the compiler's model of the NPU, computed without running "
@@ -83,6 +81,4 @@ cells = [
     code("lab = labkit.Lab(model=\"mobilenet_v2\", target=\"corstone-320\")\n"
          "lab.tabs.selected_index = lab.tabs.titles.index(\"FVP\")\nlab"),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-nbf.write(nb, Path(__file__).with_name("08_run_on_the_fvp.ipynb"))
+write(cells, "08_run_on_the_fvp.ipynb")
