@@ -23,7 +23,7 @@ def rss_mb(pid: int) -> float:
 def main() -> None:
     os.environ["LABKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="labkit-bench-load-")
     import labkit
-    from labkit.worker import MAX_JOBS, MAX_RSS_MB, shared
+    from labkit.worker import MAX_GROWTH, MAX_JOBS, MAX_RSS_MB, shared
 
     worker = shared()
     rows, pids = [], []
@@ -33,8 +33,9 @@ def main() -> None:
         pids.append(pid)
         rows.append((i + 1, model, target, rss_mb(os.getpid()), worker.last_rss_mb,
                      rss_mb(pid) if pid else float("nan")))
-    print(f"worker bound: recycled after {MAX_JOBS} compiles or above {MAX_RSS_MB} MB "
-          f"({len(set(p for p in pids if p))} worker process(es) used)")
+    print(f"worker bound: recycled after {MAX_JOBS} compiles, above {MAX_RSS_MB} MB or {MAX_GROWTH:.0%} above "
+          f"its size after its first compile ({worker.recycled} recycles, "
+          f"{len(set(p for p in pids if p))} worker process(es) used)")
     print(f"{'#':>3} {'model':<18} {'target':<15} {'kernel MB':>10} {'worker MB (after job)':>22}")
     for n, model, target, kernel, worker_mb, _ in rows:
         print(f"{n:>3} {model:<18} {target:<15} {kernel:>10.0f} {worker_mb:>22.0f}")

@@ -21,6 +21,9 @@ from .errors import CompileCancelled, LabkitError, WorkerCrashedError
 # long session (a classroom, a demo day) has bounded memory.
 MAX_JOBS = int(os.environ.get("LABKIT_WORKER_MAX_JOBS", "25"))
 MAX_RSS_MB = int(os.environ.get("LABKIT_WORKER_MAX_RSS_MB", "3072"))
+# ... or when it has grown this much above its size after its first compile
+# (measured: ~+10 MB per compile of the MLPerf Tiny models, +46% over 20).
+MAX_GROWTH = float(os.environ.get("LABKIT_WORKER_MAX_GROWTH", "0.2"))
 
 
 def _serve(conn) -> None:  # runs in the worker process
@@ -64,6 +67,8 @@ class Worker:
         self._jobs = 0
         self._lock = threading.Lock()
         self.last_rss_mb: float | None = None
+        self._baseline_mb = float("inf")
+        self.recycled = 0
 
     @property
     def pid(self) -> int | None:
@@ -110,8 +115,13 @@ class Worker:
                 raise
             self._jobs += 1
             self.last_rss_mb = done[1]
-            if self._jobs >= MAX_JOBS or done[1] > MAX_RSS_MB:
+            if self._jobs == 1:
+                self._baseline_mb = done[1]
+            if self._jobs >= MAX_JOBS or done[1] > MAX_RSS_MB or done[1] > self._baseline_mb * (1 + MAX_GROWTH):
                 self.stop()
+                self.recycled += 1
+                # Start the next one now, so the next compile does not wait for the imports.
+                threading.Thread(target=self.warm, daemon=True, name="labkit-worker-warm").start()
 
     def _send(self, message) -> None:
         # Plain pickle, not multiprocessing's: torch registers shared-memory reducers

@@ -127,3 +127,23 @@ def test_two_processes_compiling_the_same_thing(tmp_path):
     assert outs[0][1] == outs[1][1]  # both read the one committed entry
     assert len(_entries(tmp_path)) == 1 and not list((tmp_path / ".staging").iterdir())
     assert labkit.Report.load(Path(outs[0][1])).summary["total_cycles"] == int(outs[0][0])
+
+
+def test_worker_is_recycled_when_it_grows(monkeypatch, tmp_path):
+    """With a 0% growth allowance the worker is replaced after its second compile,
+    and a fresh one is already warming up for the next."""
+    from labkit import worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "MAX_GROWTH", -0.5)  # any size counts as grown
+    w = worker_mod.Worker()
+    try:
+        for i, target in enumerate(["ethos-u55-32", "ethos-u85-128"]):
+            job = labkit.api.make_job(TinyConv(), labkit.resolve_target(target), example_inputs=example())
+            w.run(job, tmp_path / str(i), lambda s, d="": None)
+        assert w.recycled >= 1
+        deadline = time.time() + 120
+        while w.pid is None and time.time() < deadline:
+            time.sleep(0.2)
+        assert w.pid is not None  # the replacement was started without waiting for a compile
+    finally:
+        w.stop()
