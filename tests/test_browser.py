@@ -92,7 +92,7 @@ def test_lesson_1_in_chromium(jupyter, compiled):
 
         # The app: pick another NPU and compile; its plots must now name that NPU.
         compile_button.scroll_into_view_if_needed()
-        page.locator(".widget-dropdown", has_text="NPU").locator("select").select_option("ethos-u55-128")
+        page.get_by_label("NPU", exact=True).select_option("ethos-u55-128")
         compile_button.click()
         app = page.locator(".widget-vbox", has=compile_button).last
         page.wait_for_function(

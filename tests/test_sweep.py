@@ -15,8 +15,17 @@ TARGETS = ["ethos-u55-64", "ethos-u65-512", "ethos-u85-512"]
 
 
 @pytest.fixture(scope="module")
-def resnet8_sweep():
-    return labkit.sweep("resnet8", TARGETS, progress=False)
+def resnet8_sweep(tmp_path_factory):
+    """A cache of its own: the lessons compile some of these targets, and a target
+    found in the cache would not take part in the shared lowering tested here."""
+    import os
+
+    saved = os.environ["LABKIT_CACHE_DIR"]
+    os.environ["LABKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("sweep-cache"))
+    try:
+        yield labkit.sweep("resnet8", TARGETS, progress=False)
+    finally:
+        os.environ["LABKIT_CACHE_DIR"] = saved
 
 
 def test_one_row_per_target_with_summary_columns(resnet8_sweep):
