@@ -58,7 +58,7 @@ def report_html(report) -> str:
     parts.append("<h2>Figures</h2><p class='muted'>Interactive: hover for details, drag to zoom, "
                  "double-click to reset.</p>")
     for k, fig in enumerate(figures):  # plotly.js is inlined with the first figure only
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=k == 0, config=_CONFIG))
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=k == 0, config=plots.PLOTLY_CONFIG))
     parts += [
         "<h2>Numbers</h2>", _summary_table(report),
         "<h2>Operators</h2>", _operators_table(report),
@@ -80,7 +80,6 @@ def write_html(report, path) -> Path:
     return path
 
 
-_CONFIG = {"displaylogo": False, "responsive": True}
 _SOURCE_NOTES = {
     "vela-estimate": "Vela's compiler estimate, not a measurement",
     "tosa-reference": "bit-exact int8 functional run of the TOSA reference model on the host",

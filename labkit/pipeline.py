@@ -14,7 +14,6 @@ import re
 import shutil
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -441,9 +440,6 @@ def _user_frame(text: str) -> str | None:
     frames = [f for f in frames if "/torch/" not in f[0] and "/torchao/" not in f[0]]
     return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
 
-
-def format_exception(e: BaseException) -> str:
-    return "".join(traceback.format_exception(type(e), e, e.__traceback__))
 
 
 def warm_up() -> None:

@@ -22,6 +22,8 @@ LIMIT_COLOR = "#E15759"    # the memory mode's SRAM limit
 FONT_COLOR = "#808080"     # mid grey: readable on white and on JupyterLab's dark grey
 GRID_COLOR = "rgba(128, 128, 128, 0.25)"
 
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # for every place a figure is shown
+
 SOURCE_LABELS = {
     "vela-estimate": "Vela estimate",
     "tosa-reference": "TOSA reference run",

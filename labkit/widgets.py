@@ -23,7 +23,6 @@ from .pipeline import STAGES
 
 TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "Compare", "FVP")  # the one list of output tabs
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 # Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
@@ -37,6 +36,8 @@ _PRESENTATION_CSS = """<style>
 
 def figure_bundle(fig) -> dict:
     """A display_data output holding a plotly figure as plotly's mime type."""
+    from .plots import PLOTLY_CONFIG
+
     spec = json.loads(fig.to_json())
     spec["config"] = PLOTLY_CONFIG
     title = fig.layout.title.text or "figure"
@@ -58,7 +59,22 @@ def html_bundle(markup: str) -> dict:
     return {"output_type": "display_data", "metadata": {}, "data": {"text/html": markup, "text/plain": markup}}
 
 
-class Lab(widgets.VBox):
+class _StatusBox:
+    """The status line and error box of the Lab and its Compare panel (both have
+    ``status``, ``progress`` and ``stage`` widgets)."""
+
+    failure_headline = "Could not compile."
+
+    def _say(self, markup: str) -> None:
+        self.status.value = status_html(markup)
+
+    def _error(self, message: str) -> None:
+        self.progress.bar_style = "danger"
+        self.stage.value = ""
+        self.status.value = error_html(self.failure_headline, message)
+
+
+class Lab(_StatusBox, widgets.VBox):
     """The lab in one cell: ``labkit.Lab()``; your own models with
     ``Lab(models={"mine": (module, example_inputs)})``; large fonts for demos
     with ``Lab(presentation=True)``.
@@ -282,14 +298,6 @@ class Lab(widgets.VBox):
             self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
 
     # ------------------------------------------------------------ output
-    def _say(self, markup: str) -> None:
-        self.status.value = status_html(markup)
-
-    def _error(self, message: str) -> None:
-        self.progress.bar_style = "danger"
-        self.stage.value = ""
-        self.status.value = error_html("Could not compile.", message)
-
     def _show(self, report, how: str) -> None:
         """Render every tab from ``report`` (figures are built here, in this thread)."""
         from . import plots
@@ -384,7 +392,7 @@ COMPARE_VARY = {  # what the Compare tab sweeps besides every accelerator (famil
 }
 
 
-class ComparePanel(widgets.VBox):
+class ComparePanel(_StatusBox, widgets.VBox):
     """The Compare tab: every Ethos-U configuration for the Lab's model at once
     (``labkit.sweep``), in a background thread; then the sweep figures and the
     table. Run again, it comes back from the cache in a moment.
@@ -392,6 +400,8 @@ class ComparePanel(widgets.VBox):
     Widgets: button, vary (what to sweep besides the accelerators), progress,
     stage, status, output. ``df`` is the sweep on show, ``sweeps`` every sweep
     of this session by (model, vary)."""
+
+    failure_headline = "Could not compare."
 
     def __init__(self, lab: "Lab"):
         self.lab = lab
@@ -505,14 +515,6 @@ class ComparePanel(widgets.VBox):
         elif self.df is not None:
             self._say(f"Showing {_html.escape(self.df.attrs.get('model', ''))}. Press <b>Compare all NPUs</b> for "
                       f"{_html.escape(self.lab.model.value)}.")
-
-    def _say(self, markup: str) -> None:
-        self.status.value = status_html(markup)
-
-    def _error(self, message: str) -> None:
-        self.progress.bar_style = "danger"
-        self.stage.value = ""
-        self.status.value = error_html("Could not compare.", message)
 
     def _show(self, df, how: str) -> None:
         """The sweep figures and the table (built here, in the calling thread)."""
@@ -662,9 +664,7 @@ class FvpPanel(widgets.VBox):
         try:
             measured = fvp.run(report)
         except LabkitError as e:
-            self.status.value = ("<div style='padding:6px 10px;border-left:4px solid #E15759;"
-                                 "background:rgba(225,87,89,0.12);white-space:pre-wrap'>"
-                                 f"<b>Could not run on the FVP.</b> {_html.escape(str(e))}</div>")
+            self.status.value = error_html("Could not run on the FVP.", str(e))
         except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
             lines = [ln for ln in str(e).splitlines() if ln.strip()]
             self.status.value = (f"<b>Could not run on the FVP.</b> {_html.escape(type(e).__name__)}: "
