@@ -56,23 +56,25 @@ def _compile_job(job: CompileJob, *, use_cache: bool, in_process: bool, progress
     staging = disk_cache.staging_dir(job.key) if use_cache else None
     if staging is None:  # no cache (asked for, or the folder is unusable): a private temp folder
         staging = Path(tempfile.mkdtemp(prefix="labkit-")) / "report"
+    # The same model compiled for a target of the same TOSA profile: reuse its lowering
+    # (Vela and the .pte only: about a second instead of a full compile).
+    donor = disk_cache.find_lowering(job) if use_cache else None
     reporter, close = _progress_reporter(progress, job)
     try:
         if in_process:
             from . import pipeline
 
-            pipeline.run(job, staging, reporter)
+            pipeline.run_group([job], [staging], reporter, donor=donor)
         else:
             from .worker import shared
 
-            shared().run(job, staging, reporter, cancel)
+            shared().run_group([job], [staging], reporter, cancel, donor=donor)
     except BaseException:
         disk_cache.discard(staging)
         raise
     finally:
         close()
-    final = disk_cache.commit(staging, job.key) if staging.parent.name == ".staging" else staging
-    return Report.load(final)
+    return Report.load(disk_cache.finish(staging, job))
 
 
 def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None,
@@ -159,6 +161,8 @@ def _progress_reporter(progress, job: CompileJob):
     seen: list[str] = []
 
     def update(stage: str, detail: str = "") -> None:
+        if stage not in STAGES:
+            return
         if stage not in seen:
             seen.append(stage)
             bar.n = STAGES.index(stage)

@@ -22,6 +22,7 @@ from .report import CorruptReportError, Report, tool_versions
 
 log = logging.getLogger(__name__)
 _STAGING = ".staging"
+_LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's own modules whose code shapes a Report: a change to them invalidates entries.
 _CODE = ("pipeline.py", "report.py", "vela.py", "attribution.py", "models.py", "mobilenet_v2.py", "targets.py")
@@ -108,6 +109,46 @@ def commit(staging: Path, key: str) -> Path:
     return final
 
 
+def finish(staging: Path, job) -> Path:
+    """The folder of a finished Report: moved into the cache (and noted as a reusable
+    lowering) when it was built in a staging folder, else left where it is."""
+    if staging.parent.name != _STAGING:
+        return staging
+    final = commit(staging, job.key)
+    remember_lowering(job)
+    return final
+
+
+def lowering_key(job) -> str:
+    """Equal for jobs that lower to the same TOSA: the same model (graph, weights,
+    calibration) and TOSA profile (U55 and U65 share one), tools and labkit code."""
+    return make_key(job.identity, {"tosa_profile": job.target.tosa_profile})
+
+
+def remember_lowering(job) -> None:
+    """Note that ``job``'s cache entry holds a lowering other targets can reuse."""
+    base = root()
+    if base is None:
+        return
+    index = base / _LOWERED
+    index.mkdir(mode=0o700, exist_ok=True)
+    tmp = index / f".{uuid.uuid4().hex}"
+    tmp.write_text(job.key)
+    os.replace(tmp, index / lowering_key(job))
+
+
+def find_lowering(job) -> Path | None:
+    """An intact cache entry of the same model and TOSA profile as ``job`` (any
+    target), whose TOSA and .pte a compile for ``job``'s target can reuse."""
+    base = root()
+    if base is None or not (base / _LOWERED / lowering_key(job)).is_file():
+        return None
+    report = lookup((base / _LOWERED / lowering_key(job)).read_text().strip())
+    if report is None or "operator_rows" not in report.artifacts:
+        return None
+    return report.directory
+
+
 def discard(staging: Path | None) -> None:
     if staging is not None:
         shutil.rmtree(staging, ignore_errors=True)
@@ -127,7 +168,7 @@ def entries() -> list[Path]:
     base = root(create=False)
     if not base.is_dir():
         return []
-    return [d for d in base.iterdir() if d.is_dir() and d.name != _STAGING]
+    return [d for d in base.iterdir() if d.is_dir() and d.name not in (_STAGING, _LOWERED)]
 
 
 def size_bytes() -> int:
@@ -140,3 +181,4 @@ def size_bytes() -> int:
 def clear() -> None:
     for d in entries():
         shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(default_root() / _LOWERED, ignore_errors=True)

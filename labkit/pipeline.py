@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import pte as pte_mod
 from .errors import CompileError, ExampleInputError, ExportError, InvalidModelError, LabkitError, VelaError
 from .targets import Target
 
@@ -142,19 +143,16 @@ def pt2_example_inputs(ep) -> tuple:
 # ---------------------------------------------------------------- compile
 
 
-def run(job: CompileJob, out_dir: Path, progress: Progress | None = None, capture_fds: bool = False) -> None:
-    """Compile ``job`` and write a complete Report into ``out_dir`` (which must not exist).
-
+def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
+              capture_fds: bool = False, donor: Path | None = None) -> None:
+    """Compile one model for several targets that share a TOSA profile; each out_dir
+    gets a complete Report. The first target is exported, quantized and lowered to
+    TOSA (the expensive part); the others reuse that lowering: Vela on each
+    partition's TOSA, then the first .pte with its delegates' Vela output swapped.
+    With ``donor`` (the Report folder of an earlier compile of the same model and
+    profile) every target reuses the donor's lowering and nothing is lowered.
     ``capture_fds`` also redirects file descriptors 1 and 2 (native tool output);
     the worker process does, in-process mode leaves the caller's descriptors alone."""
-    run_group([job], [Path(out_dir)], progress, capture_fds)
-
-
-def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
-              capture_fds: bool = False) -> None:
-    """Compile one model for several targets that share a TOSA profile: export,
-    quantize and lower to TOSA once (the expensive part), then Vela and the .pte
-    per target. Each out_dir gets a complete Report."""
     import copy
 
     from . import report as report_mod
@@ -166,26 +164,50 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
     for d in out_dirs:
         d.mkdir(parents=True)
         (d / "artifacts").mkdir()
-    first_started = time.perf_counter()
-    timings: dict[str, float] = {}
-    for i, (job, out_dir) in enumerate(zip(jobs, out_dirs)):
-        started = time.perf_counter() if i else first_started
+    source = _load_lowering(Path(donor)) if donor else None
+    for job, out_dir in zip(jobs, out_dirs):
+        started, timings = time.perf_counter(), {}
+        clock = _Stopwatch(timings, progress)
         work = out_dir / "artifacts"
         with _tool_output_to(out_dir / "compile.log", capture_fds):
-            if i == 0:
-                lowered = _lower(job, work, _Stopwatch(timings, progress))
+            if source is None:
+                lowered = _lower(job, work, clock)
                 partitions = lowered["partitions"]
+                with clock("serialize"), _as(CompileError, "serializing the .pte"):
+                    pte = work / "model.pte"
+                    pte.write_bytes(lowered["edge"].to_executorch().buffer)
+                rows, delegation, lowered_with = lowered["rows"], lowered["delegation"], ""
             else:
-                timings = {}
-                partitions = _vela_again(lowered, job, work, _Stopwatch(timings, progress))
-            pte = _serialize(lowered, partitions, work, _Stopwatch(timings, progress))
-            report = report_mod.build(job, copy.deepcopy(lowered["rows"]), partitions, pte,
-                                      lowered["delegation"])
+                partitions = _vela_again(source["partitions"], job, work, clock)
+                with clock("serialize"), _as(CompileError, "writing the .pte"):
+                    pte = pte_mod.retarget(source["pte"], [p["dir"] / "output" for p in source["partitions"]],
+                                           partitions, work / "model.pte")
+                rows, delegation, lowered_with = source["rows"], source["delegation"], source["lowered_with"]
+            report = report_mod.build(job, copy.deepcopy(rows), partitions, pte, delegation)
         report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
-        report.summary["lowered_with"] = jobs[0].target.accelerator if i else ""
+        report.summary["lowered_with"] = lowered_with
         for stage, seconds in timings.items():
             report.summary[f"{stage}_seconds"] = round(seconds, 3)
         report.save(out_dir)
+        progress("saved", job.target.label)
+        if source is None:
+            source = {"pte": pte, "partitions": partitions, "rows": rows, "delegation": delegation,
+                      "lowered_with": job.target.accelerator}
+
+
+def _load_lowering(donor: Path) -> dict:
+    """What run_group reuses from a saved Report: partition folders (TOSA, Vela output),
+    the .pte, the partitioner's operator rows and ExecuTorch's delegation table."""
+    import json
+
+    from .report import Report
+
+    report = Report.load(donor)
+    partitions = [{"index": p["index"], "tag": p["tag"], "dir": Path(p["vela_dir"]).parent, "tosa": p["tosa"]}
+                  for p in report.artifacts["partitions"]]
+    return {"pte": report.artifacts["pte"], "partitions": partitions, "delegation": report.delegation,
+            "rows": json.loads(Path(report.artifacts["operator_rows"]).read_text()),
+            "lowered_with": report.summary.get("lowered_with") or report.summary["accelerator"]}
 
 
 def compile_spec_for(target: Target, work: Path):
@@ -246,29 +268,23 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch") -> dict:
         from executorch.devtools.backend_debug import get_delegation_info
 
         delegation = get_delegation_info(edge.exported_program().graph_module)
-        from executorch.exir.lowered_backend_module import get_lowered_submodules
-
-        # Which delegate is which partition: each still holds its partition's Vela output.
-        index_of = {p["processed"]: p["index"] for p in partitions}
-        modules = [(m, index_of[m.processed_bytes])
-                   for _, m, _ in get_lowered_submodules(edge.exported_program().graph_module)
-                   if m.processed_bytes in index_of]
-    return {"edge": edge, "modules": modules, "partitions": partitions, "rows": partitioner.operator_rows,
+    return {"edge": edge, "partitions": partitions, "rows": partitioner.operator_rows,
             "delegation": delegation.get_operator_delegation_dataframe()}
 
 
-def _vela_again(lowered: dict, job: CompileJob, work: Path, clock: "_Stopwatch") -> list[dict]:
+def _vela_again(lowered_partitions: list[dict], job: CompileJob, work: Path, clock: "_Stopwatch") -> list[dict]:
     """Vela for another target on the TOSA each partition was already lowered to."""
     from executorch.backends.arm.ethosu.backend import EthosUBackend
 
     partitions = []
-    for p in lowered["partitions"]:
+    for p in lowered_partitions:
         dest = work / f"partition_{p['index']}"
         dest.mkdir()
         for name in ("debug.json", p["tosa"].name if p["tosa"] else None):
             if name and (p["dir"] / name).exists():
                 shutil.copy2(p["dir"] / name, dest / name)
         spec = compile_spec_for(job.target, dest)
+        specs = spec._to_list()  # before Vela: the backend appends its output paths to the flags
         with clock("vela", f"partition {p['index'] + 1}"):
             try:
                 result = EthosUBackend._compile_tosa_flatbuffer((p["dir"] / "out.tosa").read_bytes(), spec)
@@ -277,19 +293,8 @@ def _vela_again(lowered: dict, job: CompileJob, work: Path, clock: "_Stopwatch")
             except Exception as e:
                 raise VelaError(_vela_message(e, p["index"])) from e
         partitions.append({**p, "dir": dest, "tosa": dest / p["tosa"].name if p["tosa"] else None,
-                           "processed": result.processed_bytes, "compile_specs": spec._to_list()})
+                           "processed": result.processed_bytes, "compile_specs": specs})
     return partitions
-
-
-def _serialize(lowered: dict, partitions: list[dict], work: Path, clock: "_Stopwatch") -> Path:
-    """Write the .pte, with each Ethos-U delegate holding this target's Vela output."""
-    with clock("serialize"), _as(CompileError, "serializing the .pte"):
-        for module, index in lowered["modules"]:
-            module._processed_bytes = partitions[index]["processed"]
-            module._compile_specs = partitions[index]["compile_specs"]
-        pte = work / "model.pte"
-        pte.write_bytes(lowered["edge"].to_executorch().buffer)
-    return pte
 
 
 class _Stopwatch:

@@ -290,6 +290,10 @@ _SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partit
 def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: pd.DataFrame) -> Report:
     from . import attribution, vela
 
+    # The partitioner's rows as they were: what a later compile for another target of
+    # this TOSA profile reuses instead of lowering again (pipeline.run_group).
+    rows_file = pte.parent / "operator_rows.json"
+    rows_file.write_text(json.dumps(rows))
     tag_to_partition = {p["tag"]: p["index"] for p in partitions}
     origins = [r.pop("origins") for r in rows]
     operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
@@ -342,6 +346,7 @@ def build(job, rows: list[dict], partitions: list[dict], pte: Path, delegation: 
     artifacts = {
         "pte": pte,
         "log": pte.parent.parent / "compile.log",
+        "operator_rows": rows_file,
         "partitions": [{"index": p["index"], "tag": p["tag"], "tosa": p["tosa"], "vela_dir": p["dir"] / "output"}
                        for p in partitions],
     }

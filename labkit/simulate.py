@@ -149,9 +149,9 @@ class _Program:
     kernels run the same operators in PyTorch, delegates run on the TOSA reference model."""
 
     def __init__(self, pte: Path, partitions: list):
-        from executorch.exir._serialize._program import deserialize_pte_binary
+        from .pte import read
 
-        program = deserialize_pte_binary(pte.read_bytes()).program
+        program = read(pte).program
         if len(program.execution_plan) != 1:
             raise SimulationError(f"{pte.name} has {len(program.execution_plan)} methods; the host runner "
                                   "runs single-method programs (forward) only.")
@@ -501,7 +501,9 @@ def _match_delegates(program, plan, partitions: list) -> list:
     the delegate's payload embeds unchanged (so the match is exact, not by order)."""
     import numpy as np
 
-    tosa = []
+    from .pte import delegate_partitions
+
+    tosa, streams = [], []
     for tosa_path, vela_dir in partitions:
         if tosa_path is None or not tosa_path.is_file():
             raise SimulationError(f"the TOSA file of an NPU partition is missing ({tosa_path}). Compile again.")
@@ -512,22 +514,17 @@ def _match_delegates(program, plan, partitions: list) -> list:
                 cmd = data["cmd_data"].tobytes()
                 io = {k: [int(v) for v in data[f"{k}_elem_size"]] for k in ("input", "output")
                       if f"{k}_elem_size" in data.files}
-        tosa.append((_TosaPartition(tosa_path, io), cmd))
-    matched = []
-    for index, delegate in enumerate(plan.delegates):
+        tosa.append(_TosaPartition(tosa_path, io))
+        streams.append(cmd)
+    for delegate in plan.delegates:
         if "EthosU" not in delegate.id:
             raise SimulationError(f"delegate {delegate.id} is not an Ethos-U delegate; the host runner "
                                   "simulates Ethos-U partitions only.")
-        payload = program.backend_delegate_data[delegate.processed.index].data \
-            if delegate.processed.location.name == "INLINE" else None
-        hits = [t for t, cmd in tosa if payload is not None and cmd and cmd in payload]
-        if len(hits) != 1:  # fall back to lowering order, which is how the report lists them
-            if index >= len(tosa):
-                raise SimulationError(f"the program has {len(plan.delegates)} NPU delegates but the report "
-                                      f"lists {len(tosa)} partitions. Compile again.")
-            hits = [tosa[index][0]]
-        matched.append(hits[0])
-    return matched
+    matched = delegate_partitions(program, plan, streams)
+    if None in matched:
+        raise SimulationError(f"the program has {len(plan.delegates)} NPU delegates but the report "
+                              f"lists {len(tosa)} partitions. Compile again.")
+    return [tosa[i] for i in matched]
 
 
 # The I/O the Ethos-U runtime accepts (EthosUBackend.cpp, execute()): inputs of these dtypes with

@@ -11,14 +11,16 @@ import io
 import os
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from . import cache, targets as targets_mod
-from .errors import LabkitError, TargetError
+from .errors import CompileCancelled, LabkitError, TargetError
 
-COLUMNS = ["accelerator", "family", "macs_per_cycle", "system_config", "memory_mode", "total_cycles",
+COLUMNS = ["model", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode", "total_cycles",
            "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "flash_kib", "dram_kib", "npu_ops",
            "cpu_ops", "partitions", "macs", "fits", "source", "from_cache", "cache_key", "error"]
 
@@ -49,100 +51,147 @@ def expand_targets(targets="all", system_configs=None, memory_modes=None, config
     return out
 
 
-def run_unit(jobs: list) -> dict[str, bytes]:
+def run_unit(jobs: list, donor: bytes | None = None) -> dict[str, bytes]:
     """Compile one model for targets of one TOSA profile wherever this runs (any
-    Executor's worker) and return each Report folder as tar bytes."""
+    Executor's worker) and return each Report folder as tar bytes. ``donor``: a
+    Report folder of the same lowering as tar bytes, so nothing is lowered."""
     from . import pipeline
 
     with tempfile.TemporaryDirectory(prefix="labkit-sweep-") as tmp:
+        donor_dir = _unpack(donor, Path(tmp) / "donor") if donor else None
         dirs = [Path(tmp) / job.key for job in jobs]
-        pipeline.run_group(jobs, dirs)
-        packed = {}
-        for job, d in zip(jobs, dirs):
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as tar:
-                tar.add(d, arcname=".")
-            packed[job.key] = buf.getvalue()
-        return packed
+        pipeline.run_group(jobs, dirs, donor=donor_dir)
+        return {job.key: _pack(d) for job, d in zip(jobs, dirs)}
 
 
-def _run_unit_in_worker(jobs: list, staging: list[Path]) -> None:
-    """The default: a fresh labkit worker process per profile (crash-isolated)."""
-    from .worker import Worker
+def _pack(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(folder, arcname=".")
+    return buf.getvalue()
 
-    worker = Worker()
+
+def _unpack(data: bytes, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def _run_unit_in_worker(jobs: list, staging: list[Path], donor: Path | None, shared: bool, report, cancel) -> None:
+    """The default executor: a labkit worker process per profile (crash-isolated); the
+    first profile uses the kernel's shared worker, which is usually warm already."""
+    from . import worker as worker_mod
+
+    def on_stage(stage: str, detail: str = "") -> None:
+        if stage == "saved":
+            report(detail)
+
+    worker = worker_mod.shared() if shared else worker_mod.Worker()
     try:
-        worker.run_group(jobs, staging, lambda stage, detail="": None)
+        worker.run_group(jobs, staging, on_stage, cancel, donor=donor)
     finally:
-        worker.stop()
+        if not shared:
+            worker.stop()
 
 
 def sweep(model, targets="all", *, system_configs=None, memory_modes=None, executor: cf.Executor | None = None,
-          example_inputs=None, config_ini: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """One row per target with the summary columns; every target's full Report is
-    cached like a single compile (``reports(df)`` loads them)."""
+          example_inputs=None, config_ini: str | None = None, name: str | None = None,
+          progress: "bool | Callable[[int, int, str], None]" = True,
+          cancel: threading.Event | None = None) -> pd.DataFrame:
+    """Compile ``model`` for many NPU configurations; one row per target with the
+    summary columns. Each TOSA profile is lowered once (or not at all when the cache
+    holds a compile of the model for that profile); profiles run in parallel, in
+    labkit worker processes or on ``executor``. Every target's full Report is cached
+    like a single compile (``reports(df)`` loads them).
+
+    progress: True for a progress bar, False for none, or a callback(done, total, label).
+    cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
+    """
     from .api import make_job, retarget
 
     wanted = expand_targets(targets, system_configs, memory_modes, config_ini)
-    first = make_job(model, wanted[0], example_inputs=example_inputs)
+    first = make_job(model, wanted[0], example_inputs=example_inputs, name=name)
     jobs = [first] + [retarget(first, t) for t in wanted[1:]]
     results, errors = {}, {}
     for job in jobs:
         hit = cache.lookup(job.key)
         if hit is not None:
             results[job.key] = hit
-    todo = [j for j in jobs if j.key not in results]
     units: dict[str, list] = {}
-    for job in todo:
-        units.setdefault(job.target.tosa_profile, []).append(job)
+    for job in jobs:
+        if job.key not in results:
+            units.setdefault(job.target.tosa_profile, []).append(job)
 
-    bar = _bar(len(jobs), len(jobs) - len(todo), progress, first.model)
+    report, close = _progress(progress, len(jobs), len(results), first.model)
     own_pool = executor is None
     pool = executor or cf.ThreadPoolExecutor(max_workers=max(1, min(len(units), os.cpu_count() or 1)))
     try:
         futures = {}
-        for unit in units.values():
+        for n, unit in enumerate(units.values()):
+            donor = cache.find_lowering(unit[0])
             if own_pool:
                 staging = [cache.staging_dir(j.key) or Path(tempfile.mkdtemp(prefix="labkit-")) / "r" for j in unit]
-                futures[pool.submit(_run_unit_in_worker, unit, staging)] = (unit, staging)
+                future = pool.submit(_run_unit_in_worker, unit, staging, donor, n == 0, report, cancel)
             else:
-                futures[pool.submit(run_unit, unit)] = (unit, None)
-        for future in cf.as_completed(futures):
+                staging = None
+                future = pool.submit(run_unit, unit, _pack(donor) if donor else None)
+            futures[future] = (unit, staging)
+        for future in _as_completed(futures, None if own_pool else cancel):
             unit, staging = futures[future]
             try:
                 packed = future.result()
             except Exception as e:  # one profile failing must not lose the others
                 for j, d in zip(unit, staging or [None] * len(unit)):
+                    if d is not None and (d / "manifest.json").is_file():  # finished before the failure
+                        results[j.key] = _commit(j, d, None)
+                        continue
                     cache.discard(d)
-                    errors[j.key] = str(e) if isinstance(e, LabkitError) else f"{type(e).__name__}: {e}"
+                    if not isinstance(e, CompileCancelled):
+                        errors[j.key] = str(e) if isinstance(e, LabkitError) else f"{type(e).__name__}: {e}"
+                        report(j.target.label)
             else:
                 for j, d in zip(unit, staging or [None] * len(unit)):
-                    results[j.key] = _commit(j.key, d, packed)
-            bar.update(len(unit))
+                    results[j.key] = _commit(j, d, packed)
+                    if not own_pool:
+                        report(j.target.label)
     finally:
         if own_pool:
             pool.shutdown(wait=True)
-        bar.close()
+        close()
+    if cancel is not None and cancel.is_set():
+        raise CompileCancelled(f"Sweep cancelled after {len(results)} of {len(jobs)} configurations; those are "
+                               "cached, so running it again continues from there.")
     return _table(jobs, results, errors)
 
 
-def _commit(key: str, staging: Path | None, packed: dict | None):
+def _as_completed(futures: dict, cancel: threading.Event | None):
+    """concurrent.futures.as_completed that stops waiting once ``cancel`` is set (for
+    an external executor: its jobs are cancelled if they have not started yet)."""
+    pending = set(futures)
+    while pending:
+        done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+        yield from done
+        if cancel is not None and cancel.is_set():
+            for f in pending:
+                f.cancel()
+            yield from (f for f in pending if f.done() and not f.cancelled())
+            return
+
+
+def _commit(job, staging: Path | None, packed: dict | None):
     from .report import Report
 
     if staging is None:  # from an external executor: unpack into a staging folder first
-        staging = cache.staging_dir(key) or Path(tempfile.mkdtemp(prefix="labkit-")) / "r"
-        staging.mkdir(parents=True)
-        with tarfile.open(fileobj=io.BytesIO(packed[key])) as tar:
-            tar.extractall(staging, filter="data")
-    final = cache.commit(staging, key) if staging.parent.name == ".staging" else staging
-    return Report.load(final)
+        staging = _unpack(packed[job.key], cache.staging_dir(job.key) or Path(tempfile.mkdtemp(prefix="labkit-")) / "r")
+    return Report.load(cache.finish(staging, job))
 
 
 def _table(jobs, results, errors) -> pd.DataFrame:
     rows = []
     for job in jobs:
         t = job.target
-        row = {"accelerator": t.accelerator, "family": t.family, "macs_per_cycle": t.macs,
+        row = {"model": job.model, "accelerator": t.accelerator, "family": t.family, "macs_per_cycle": t.macs,
                "system_config": t.system_config, "memory_mode": t.memory_mode, "cache_key": job.key,
                "error": errors.get(job.key, "")}
         report = results.get(job.key)
@@ -159,16 +208,24 @@ def reports(df: pd.DataFrame) -> list:
     return [cache.lookup(k) if isinstance(k, str) else None for k in df["cache_key"]]
 
 
-def _bar(total: int, done: int, progress: bool, model: str):
-    if not progress:
-        class _Null:
-            def update(self, n):
-                pass
+def _progress(progress, total: int, done: int, model: str):
+    """A thread-safe (report(label), close()) pair counting finished targets."""
+    lock, count = threading.Lock(), [done]
+    bar = None
+    if progress is True:
+        from tqdm.auto import tqdm
 
-            def close(self):
-                pass
+        bar = tqdm(total=total, initial=done, desc=f"sweep {model}", unit="target")
+    if callable(progress):
+        progress(done, total, "")
 
-        return _Null()
-    from tqdm.auto import tqdm
+    def report(label: str) -> None:
+        with lock:
+            count[0] += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(label)
+            if callable(progress):
+                progress(count[0], total, label)
 
-    return tqdm(total=total, initial=done, desc=f"sweep {model}", unit="target")
+    return report, (bar.close if bar is not None else lambda: None)

@@ -397,9 +397,9 @@ class ComparePanel(_StatusBox, widgets.VBox):
     (``labkit.sweep``), in a background thread; then the sweep figures and the
     table. Run again, it comes back from the cache in a moment.
 
-    Widgets: button, vary (what to sweep besides the accelerators), progress,
-    stage, status, output. ``df`` is the sweep on show, ``sweeps`` every sweep
-    of this session by (model, vary)."""
+    Widgets: button, vary (what to sweep besides the accelerators), cancel_button,
+    progress, stage, status, output. ``df`` is the sweep on show, ``sweeps`` every
+    sweep of this session by (model, vary)."""
 
     failure_headline = "Could not compare."
 
@@ -408,20 +408,24 @@ class ComparePanel(_StatusBox, widgets.VBox):
         self.df = None
         self.sweeps: dict[tuple, object] = {}
         self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
         wide = {"description_width": "initial"}
         self.button = widgets.Button(description="Compare all NPUs", button_style="primary", icon="th-list",
                                      tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)",
                                      layout=widgets.Layout(width="auto"))
         self.vary = widgets.Dropdown(options=[(v, k) for k, v in COMPARE_VARY.items()], value="defaults",
                                      description="with", style=wide, layout=widgets.Layout(width="max-content"))
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
         self.stage = widgets.Label("")
         self.status = widgets.HTML("")
         self.output = widgets.Output()
         self.button.on_click(lambda _b: self.run(wait=False))
+        self.cancel_button.on_click(lambda _b: self.cancel())
         lab.model.observe(lambda _c: self._on_model(), "value")
         self.vary.observe(lambda _c: self._on_model(), "value")
-        super().__init__([widgets.HBox([self.button, self.vary]), widgets.HBox([self.progress, self.stage]),
+        super().__init__([widgets.HBox([self.button, self.vary, self.cancel_button]),
+                          widgets.HBox([self.progress, self.stage]),
                           self.status, self.output])
         self._say("Press <b>Compare all NPUs</b> to compile the model for every Ethos-U55, U65 and U85 "
                   "configuration at once (the first time takes a minute or two; the model is lowered once "
@@ -435,7 +439,9 @@ class ComparePanel(_StatusBox, widgets.VBox):
             return None
         choice = (self.lab.model.value, self.vary.value)
         self._set_busy(True)
-        self._thread = threading.Thread(target=self._run, args=(choice,), daemon=True, name="labkit-sweep")
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(choice, self._cancel), daemon=True,
+                                        name="labkit-sweep")
         self._thread.start()
         if wait:
             self._thread.join()
@@ -445,23 +451,32 @@ class ComparePanel(_StatusBox, widgets.VBox):
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _run(self, choice) -> None:
+    def cancel(self) -> None:
+        """Stop the running comparison; configurations already finished stay cached."""
+        if self.busy():
+            self._cancel.set()
+            self.stage.value = "cancelling…"
+
+    def _run(self, choice, cancel: threading.Event) -> None:
         import labkit
 
         name, vary = choice
         started = time.perf_counter()
         done = threading.Event()
+        counts = {"done": 0, "total": 0, "first": None}
+
+        def on_progress(n: int, total: int, _label: str) -> None:
+            counts.update(done=n, total=total, first=n if counts["first"] is None else counts["first"])
+
         try:
             model, kwargs = self.lab._model_argument(name)
             kwargs.update(_sweep_options(vary))
-            keys = _sweep_keys(name, kwargs) if name not in self.lab.user_models else []
-            self.progress.max = max(1, len(keys))
             self._say(f"Compiling {_html.escape(name)} for every Ethos-U configuration "
                       f"({_html.escape(COMPARE_VARY[vary])})…")
-            ticker = threading.Thread(target=self._tick, args=(keys, started, done), daemon=True,
+            ticker = threading.Thread(target=self._tick, args=(counts, started, done), daemon=True,
                                       name="labkit-sweep-progress")
             ticker.start()
-            df = labkit.sweep(model, "all", progress=False, **kwargs)
+            df = labkit.sweep(model, "all", progress=on_progress, cancel=cancel, **kwargs)
         except LabkitError as e:
             self._error(str(e))
         except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
@@ -480,28 +495,20 @@ class ComparePanel(_StatusBox, widgets.VBox):
             done.set()
             self._set_busy(False)
 
-    def _tick(self, keys, started, done: threading.Event) -> None:
-        """Progress while the sweep runs: configurations with a finished Report
-        (in the cache, or complete in its staging folder), and the time so far."""
-        from . import cache
-
-        base = cache.root(create=False)
-        first = None
+    def _tick(self, counts: dict, started: float, done: threading.Event) -> None:
+        """Progress while the sweep runs: finished configurations and the time so far."""
         while not done.wait(0.5):
-            n = sum(1 for k in keys if (base / k / "manifest.json").exists()
-                    or any((base / ".staging").glob(f"{k}-*/manifest.json")))
-            first = n if first is None else first
-            seconds = time.perf_counter() - started
-            if keys:
-                self.progress.value = n
-                step = (f"lowering to TOSA (once per profile)… {seconds:.0f} s" if n == first and n < len(keys)
-                        else f"Vela: {n} of {len(keys)} configurations… {seconds:.0f} s")
-            else:
-                step = f"compiling… {seconds:.0f} s"
-            self.stage.value = step
+            if self._cancel.is_set():
+                continue
+            n, total, seconds = counts["done"], counts["total"], time.perf_counter() - started
+            self.progress.max, self.progress.value = max(1, total), n
+            self.stage.value = (f"lowering to TOSA (once per profile)… {seconds:.0f} s"
+                                if n == counts["first"] and n < total
+                                else f"Vela: {n} of {total} configurations… {seconds:.0f} s")
 
     def _set_busy(self, busy: bool) -> None:
         self.button.disabled = self.vary.disabled = busy
+        self.cancel_button.disabled = not busy
         if busy:
             self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
 
@@ -549,19 +556,6 @@ def _sweep_options(vary: str) -> dict:
         return {}
     ini = targets.read_vela_ini(targets.bundled_vela_ini())
     return {vary: list(ini[vary])}
-
-
-def _sweep_keys(name: str, options: dict) -> list[str]:
-    """The cache keys the sweep of a built-in model will fill (for progress)."""
-    try:
-        from .api import make_job, retarget
-        from .sweep import expand_targets
-
-        wanted = expand_targets("all", options.get("system_configs"), options.get("memory_modes"))
-        first = make_job(name, wanted[0])
-        return [first.key] + [retarget(first, t).key for t in wanted[1:]]
-    except Exception:  # noqa: BLE001 - progress is a nicety; the sweep reports real errors
-        return []
 
 
 # ---------------------------------------------------------------- the FVP tab

@@ -41,10 +41,11 @@ def _serve(conn) -> None:  # runs in the worker process
             pipeline.warm_up()
             conn.send(("warm",))
             continue
-        _, jobs, out_dirs = message
+        _, jobs, out_dirs, donor = message
         try:
             pipeline.run_group(jobs, [Path(d) for d in out_dirs],
-                               progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True)
+                               progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True,
+                               donor=donor and Path(donor))
             conn.send(("done", _rss_mb()))
         except LabkitError as e:
             conn.send(("error", type(e).__name__, str(e)))
@@ -100,15 +101,20 @@ class Worker:
             self._send(("warm",))
             self._wait(lambda *a: None, None)
 
-    def run(self, job, out_dir: Path, progress, cancel: threading.Event | None = None) -> None:
-        self.run_group([job], [out_dir], progress, cancel)
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm()
+        except LabkitError:  # stopped meanwhile (the kernel is exiting): the next compile starts one
+            pass
 
-    def run_group(self, jobs: list, out_dirs: list[Path], progress, cancel: threading.Event | None = None) -> None:
-        """Compile one model for targets of one TOSA profile (lowered once), one Report per out_dir."""
+    def run_group(self, jobs: list, out_dirs: list[Path], progress, cancel: threading.Event | None = None,
+                  donor: Path | None = None) -> None:
+        """Compile one model for targets of one TOSA profile (lowered once, or not at
+        all with a ``donor`` Report folder to reuse), one Report per out_dir."""
         with self._lock:
             self._ensure_started()
             try:
-                self._send(("compile", jobs, [str(d) for d in out_dirs]))
+                self._send(("compile", jobs, [str(d) for d in out_dirs], donor and str(donor)))
                 done = self._wait(progress, cancel)
             except BaseException:
                 self.stop(kill=True)  # interrupted or crashed: never reuse a worker mid-job
@@ -121,7 +127,7 @@ class Worker:
                 self.stop()
                 self.recycled += 1
                 # Start the next one now, so the next compile does not wait for the imports.
-                threading.Thread(target=self.warm, daemon=True, name="labkit-worker-warm").start()
+                threading.Thread(target=self._warm_quietly, daemon=True, name="labkit-worker-warm").start()
 
     def _send(self, message) -> None:
         # Plain pickle, not multiprocessing's: torch registers shared-memory reducers
@@ -129,18 +135,19 @@ class Worker:
         self._conn.send_bytes(pickle.dumps(message))
 
     def _wait(self, progress, cancel):
+        conn, proc = self._conn, self._proc  # stop() from another thread clears them
         while True:
             if cancel is not None and cancel.is_set():
                 raise CompileCancelled("Compile cancelled; nothing was cached. Press Compile to start again.")
             try:
-                ready = self._conn.poll(0.1)
-                message = self._conn.recv() if ready else None
+                ready = conn.poll(0.1)
+                message = conn.recv() if ready else None
             except (EOFError, OSError):
                 message = None
                 ready = True
             if message is None:
-                if ready or not self._alive():
-                    code = self._proc.wait(5)
+                if ready or proc.poll() is not None:
+                    code = proc.wait(5)
                     raise WorkerCrashedError(
                         f"The compile worker process died (exit code {code}): a crash in the native "
                         "toolchain, or the machine ran out of memory. Nothing was cached; compiling "

@@ -139,7 +139,7 @@ def test_worker_is_recycled_when_it_grows(monkeypatch, tmp_path):
     try:
         for i, target in enumerate(["ethos-u55-32", "ethos-u85-128"]):
             job = labkit.api.make_job(TinyConv(), labkit.resolve_target(target), example_inputs=example())
-            w.run(job, tmp_path / str(i), lambda s, d="": None)
+            w.run_group([job], [tmp_path / str(i)], lambda s, d="": None)
         assert w.recycled >= 1
         deadline = time.time() + 120
         while w.pid is None and time.time() < deadline:
