@@ -1,8 +1,8 @@
 """Many NPU configurations at once. The TOSA graph of a model is the same for
 every accelerator of one TOSA profile (U55 and U65 share one, U85 has its own),
-so each profile is lowered once and Vela runs per target; profiles run in
-parallel, each in its own worker process (or on any concurrent.futures
-Executor, e.g. a dask cluster)."""
+so each profile is lowered once (or reused from the cache) and Vela runs per
+target; profiles run in parallel, each in a worker process (or on any
+concurrent.futures Executor, e.g. a dask cluster)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ cells = [
        "it sounds: the expensive part of a compile (export, int8 quantization, lowering to TOSA) depends only "
        "on the **TOSA profile** — the U55 and U65 share one, the U85 has its own — so the model is lowered "
        "twice, in parallel, and only Vela runs per configuration. Every report lands in the cache, so a "
-       "second sweep is instant.\n\n"
+       "second sweep is instant, and a later compile or sweep of the same model for *new* configurations "
+       "reuses the cached lowering: only Vela runs.\n\n"
        "The model is **ds_cnn**, the MLPerf Tiny keyword-spotting network (a 49×10 MFCC input, one regular "
        "convolution, four depthwise-separable blocks, an average pool and a classifier; about 2.5 million "
        "multiply-accumulates per inference; its weights are random, which changes nothing about speed or "
@@ -98,7 +99,7 @@ cells = [
        "(clock, which memory sits on each AXI port, its bandwidth and latency); the **memory mode** says "
        "where the weights and the tensors live. A second sweep takes one accelerator per family through "
        "every system config Vela's `.ini` defines for it and three memory modes (only the combinations "
-       "Vela accepts are compiled; the TOSA lowering runs once per profile again)."),
+       "Vela accepts are compiled; nothing is lowered again: the first sweep's lowering is in the cache)."),
     code("SYSTEM_CONFIGS = sorted({c for a in (\"ethos-u55-128\", \"ethos-u65-512\", \"ethos-u85-256\")\n"
          "                         for c in targets.valid_system_configs(a)})\n"
          "grid = labkit.sweep(\"ds_cnn\", [\"ethos-u55-128\", \"ethos-u65-512\", \"ethos-u85-256\"],\n"

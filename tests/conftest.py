@@ -21,6 +21,17 @@ def cache_dir() -> Path:
     return _SESSION_CACHE
 
 
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    """An empty cache of this test's own: no earlier compile whose lowering a
+    compile could reuse, so it goes through every stage."""
+    root = tmp_path / "cache"
+    root.mkdir(mode=0o700)
+    (root / ".staging").mkdir(mode=0o700)
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(root))
+    return root
+
+
 @pytest.fixture(scope="session")
 def compiled():
     """compiled(model, target) -> Report, memoised for the session."""

@@ -25,7 +25,7 @@ class OnlySort(torch.nn.Module):
 
 
 def _entries(root: Path) -> list[Path]:
-    return [d for d in root.iterdir() if d.is_dir() and d.name != ".staging"]
+    return [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
 
 
 def test_model_with_no_npu_operator_still_compiles_and_says_why():
@@ -62,7 +62,7 @@ def test_cache_dir_is_user_only(cache_dir):
     assert (cache_dir.stat().st_mode & 0o777) == 0o700
 
 
-def test_killed_worker_gives_an_error_and_the_next_compile_works(cache_dir):
+def test_killed_worker_gives_an_error_and_the_next_compile_works(fresh_cache):
     from labkit.worker import shared
 
     stages, result = [], {}
@@ -83,14 +83,14 @@ def test_killed_worker_gives_an_error_and_the_next_compile_works(cache_dir):
     thread.join(120)
     assert isinstance(result.get("error"), errors.WorkerCrashedError)
     assert "died" in str(result["error"])
-    assert not list((cache_dir / ".staging").iterdir())
+    assert not list((fresh_cache / ".staging").iterdir())
     r = labkit.compile("mobilenet_v1_025", "ethos-u65-256", progress=False)
     assert r.summary["total_cycles"] > 0 and not r.from_cache
 
 
-def test_cancel_leaves_no_partial_entry(cache_dir):
+def test_cancel_leaves_no_partial_entry(fresh_cache):
     cancel = threading.Event()
-    before = set(_entries(cache_dir))
+    before = set(_entries(fresh_cache))
 
     def progress(stage, detail=""):
         if stage == "lower":
@@ -98,12 +98,12 @@ def test_cancel_leaves_no_partial_entry(cache_dir):
 
     with pytest.raises(errors.CompileCancelled):
         labkit.compile("deep_autoencoder", "ethos-u65-512", progress=progress, cancel=cancel)
-    assert set(_entries(cache_dir)) == before and not list((cache_dir / ".staging").iterdir())
+    assert set(_entries(fresh_cache)) == before and not list((fresh_cache / ".staging").iterdir())
     assert labkit.compile("deep_autoencoder", "ethos-u65-512", progress=False).summary["total_cycles"] > 0
 
 
-def test_keyboard_interrupt_leaves_no_partial_entry(cache_dir):
-    before = set(_entries(cache_dir))
+def test_keyboard_interrupt_leaves_no_partial_entry(fresh_cache):
+    before = set(_entries(fresh_cache))
 
     def progress(stage, detail=""):
         if stage == "quantize":
@@ -111,7 +111,7 @@ def test_keyboard_interrupt_leaves_no_partial_entry(cache_dir):
 
     with pytest.raises(KeyboardInterrupt):
         labkit.compile("deep_autoencoder", "ethos-u55-32", progress=progress)
-    assert set(_entries(cache_dir)) == before and not list((cache_dir / ".staging").iterdir())
+    assert set(_entries(fresh_cache)) == before and not list((fresh_cache / ".staging").iterdir())
     assert labkit.compile("deep_autoencoder", "ethos-u55-32", progress=False).summary["total_cycles"] > 0
 
 

@@ -1,14 +1,16 @@
 """Sweeps: lower once per TOSA profile, Vela per target; results equal single
 compiles; every Report cached; any concurrent.futures Executor (dask too)."""
 
+import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import labkit
+from labkit.errors import CompileCancelled, TargetError
 from labkit.sweep import expand_targets, reports
-from labkit.errors import TargetError
 from tests.models_for_tests import TinyConv, example
 
 TARGETS = ["ethos-u55-64", "ethos-u65-512", "ethos-u85-512"]
@@ -39,17 +41,41 @@ def test_one_row_per_target_with_summary_columns(resnet8_sweep):
         df.set_index("accelerator").loc["ethos-u55-64", "total_cycles"]
 
 
+def _program(report):
+    """The .pte's program, without the intermediates folder ExecuTorch records in it."""
+    from labkit.pte import read
+
+    program = read(report.artifacts["pte"]).program
+    for plan in program.execution_plan:
+        for delegate in plan.delegates:
+            delegate.compile_specs = [s for s in delegate.compile_specs if s.key != "debug_artifact_path"]
+    return program
+
+
 def test_shared_lowering_gives_the_single_compile_result(resnet8_sweep):
-    """ethos-u65-512 reuses the TOSA lowered for ethos-u55-64: its cycles and the
-    Vela command stream inside its .pte must be those of a compile of its own."""
+    """ethos-u65-512 reuses the TOSA lowered for ethos-u55-64: its cycles, its
+    operator table and its whole .pte program must be those of a compile of its own."""
     (report,) = [r for r in reports(resnet8_sweep) if r.summary["accelerator"] == "ethos-u65-512"]
     assert report.summary["lowered_with"] == "ethos-u55-64"
     solo = labkit.compile("resnet8", "ethos-u65-512", cache=False, progress=False)
     assert report.summary["total_cycles"] == solo.summary["total_cycles"]
-    assert report.operators["placement"].tolist() == solo.operators["placement"].tolist()
+    pd.testing.assert_frame_equal(report.operators, solo.operators)
     cmd = np.load(Path(report.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
     other = np.load(Path(solo.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
     assert cmd == other and cmd in Path(report.artifacts["pte"]).read_bytes()
+    assert _program(report) == _program(solo)
+
+
+def test_a_later_compile_reuses_the_cached_lowering(resnet8_sweep):
+    """A target of a profile the cache has lowered already: Vela and the .pte only."""
+    stages = []
+    report = labkit.compile("resnet8", "ethos-u55-128", progress=lambda stage, detail="": stages.append(stage))
+    assert report.summary["lowered_with"] == "ethos-u55-64"
+    assert "lower" not in stages and "vela" in stages and not report.from_cache
+    solo = labkit.compile("resnet8", "ethos-u55-128", cache=False, progress=False)
+    assert report.summary["total_cycles"] == solo.summary["total_cycles"]
+    pd.testing.assert_frame_equal(report.operators, solo.operators)
+    assert _program(report) == _program(solo)
 
 
 def test_every_report_cached_and_second_sweep_is_all_hits(resnet8_sweep):
@@ -58,6 +84,26 @@ def test_every_report_cached_and_second_sweep_is_all_hits(resnet8_sweep):
     assert again["total_cycles"].tolist() == resnet8_sweep["total_cycles"].tolist()
     hit = labkit.compile("resnet8", "ethos-u85-512", progress=False)
     assert hit.from_cache
+
+
+def test_progress_name_and_cancel(fresh_cache):
+    """The callback counts finished targets; cancelling keeps what finished (cached,
+    nothing half-written) and the next sweep continues from there."""
+    cancel, seen = threading.Event(), []
+    targets = ["ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u85-128"]
+
+    def progress(done, total, label):
+        seen.append((done, total, label))
+        if done >= 1:
+            cancel.set()
+
+    with pytest.raises(CompileCancelled, match="cached"):
+        labkit.sweep(TinyConv(), targets, example_inputs=example(), name="tiny", progress=progress, cancel=cancel)
+    assert seen[0] == (0, 4, "") and seen[1][0] == 1 and "·" in seen[1][2]
+    assert not list((fresh_cache / ".staging").iterdir())
+    df = labkit.sweep(TinyConv(), targets, example_inputs=example(), name="tiny", progress=False)
+    assert (df["model"] == "tiny").all() and (df["error"] == "").all()
+    assert df["from_cache"].sum() >= 1  # what finished before the cancel
 
 
 def test_family_selection_and_memory_modes():
