@@ -199,6 +199,10 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
         )
     if config_ini is not None:
         config_ini = os.path.abspath(os.path.expanduser(str(config_ini)))
+    if system_config and not memory_mode and system_config in valid_system_configs(accelerator, config_ini):
+        # A system config without a memory mode: the default one if it works there, else the first that does.
+        modes = valid_memory_modes(accelerator, system_config, config_ini)
+        mm = mm if mm in modes or not modes else modes[0]
     return validate(Target(accelerator, system_config or sc, memory_mode or mm, config_ini, preset))
 
 

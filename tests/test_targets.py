@@ -34,6 +34,16 @@ def test_system_configs_read_from_ini():
     assert "Ethos_U85_SYS_DRAM_Mid" in u85 and not any("U55" in s for s in u85)
 
 
+@pytest.mark.parametrize("acc", ["ethos-u55-128", "ethos-u65-256", "ethos-u85-256"])
+def test_a_system_config_alone_gets_a_memory_mode_that_works_with_it(acc):
+    """Ethos_U65_Embedded has no Dedicated_Sram (the U65 default): the first mode that works is taken."""
+    for sc in targets.valid_system_configs(acc):
+        t = targets.resolve_target(acc, system_config=sc)
+        assert t.memory_mode in targets.valid_memory_modes(acc, sc)
+        if targets.FAMILY_DEFAULTS[t.family][1] in targets.valid_memory_modes(acc, sc):
+            assert t.memory_mode == targets.FAMILY_DEFAULTS[t.family][1]
+
+
 def test_wrong_family_system_config_lists_valid_choices():
     with pytest.raises(TargetError) as e:
         targets.resolve_target("ethos-u55-128", system_config="Ethos_U85_SYS_DRAM_Mid")
