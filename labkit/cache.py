@@ -25,7 +25,8 @@ _STAGING = ".staging"
 _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's own modules whose code shapes a Report: a change to them invalidates entries.
-_CODE = ("pipeline.py", "report.py", "vela.py", "attribution.py", "models.py", "mobilenet_v2.py", "targets.py")
+_CODE = ("pipeline.py", "pte.py", "report.py", "vela.py", "attribution.py", "models.py", "mobilenet_v2.py",
+         "targets.py")
 _code_hash: str | None = None
 
 

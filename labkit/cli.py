@@ -68,7 +68,7 @@ def cmd_sweep(args) -> None:
         print(f"wrote {args.csv}", file=sys.stderr)
     print(f"{args.model}: numbers are Vela estimates (vela-estimate)")
     _print_table(df[["accelerator", "system_config", "memory_mode", "total_cycles", "inference_ms", "sram_kib",
-                     "flash_kib", "npu_ops", "cpu_ops", "partitions", "error"]])
+                     "flash_kib", "fits", "npu_ops", "cpu_ops", "partitions", "error"]])
 
 
 def cmd_doctor(args) -> None:

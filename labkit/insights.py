@@ -43,6 +43,10 @@ def memory(layers: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+_DTYPE_BYTES = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "float16": 2, "bfloat16": 2, "int32": 4,
+                "float32": 4, "int64": 8, "float64": 8}
+
+
 def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
     """What runs on the CPU, and the tensors it converts at NPU island boundaries.
     Not estimated by Vela: the Cortex-M's cost depends on its kernels."""
@@ -57,9 +61,13 @@ def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
             return "transpose"
         return "operator"
 
+    def elements(shape: str) -> list[int]:  # one per output ("8x16x16, 8x16x16" for two)
+        return [math.prod(int(d) for d in s.split("x") if d) for s in shape.split(", ")] if shape else []
+
     cpu["kind"] = cpu["op"].map(kind)
-    cpu["elements"] = cpu["shape"].map(lambda s: math.prod(int(d) for d in s.split("x")) if s else 0)
-    cpu["bytes"] = cpu["elements"] * cpu["dtype"].map(lambda d: 1 if "int8" in d else 4 if d else 0)
+    cpu["elements"] = cpu["shape"].map(lambda s: sum(elements(s)))
+    cpu["bytes"] = [sum(n * _DTYPE_BYTES.get(d, 4) for n, d in zip(elements(s), t.split(", ")))
+                    for s, t in zip(cpu["shape"], cpu["dtype"])]
     cpu["cost"] = "not estimated by Vela (runs on the Cortex-M)"
     return cpu[["node", "op", "kind", "module", "shape", "dtype", "elements", "bytes", "reason", "cost"]] \
         .reset_index(drop=True)

@@ -229,8 +229,29 @@ def _cpu_reason(node, reasons: dict) -> str:
     if "dequantize" in target and all(u.op == "output" for u in node.users):
         return "graph output dequantization: the int8 result is converted back to float on the CPU"
     if "quantize" in target:
-        return "quantize/dequantize at an NPU partition boundary (runs on the CPU)"
+        ends = _past_qdq(node)
+        if any(n.meta.get("delegation_tag") for n in ends):
+            return "quantize/dequantize at an NPU partition boundary (runs on the CPU)"
+        ops = sorted({op_name(n.target) for n in ends if n.op == "call_function"})
+        return (f"quantize/dequantize between CPU operators ({', '.join(ops)}): runs on the CPU with them" if ops
+                else "quantize/dequantize on the CPU (no NPU operator next to it)")
     return "not claimed by the Ethos-U partitioner (no reason reported)"
+
+
+def _past_qdq(node) -> list:
+    """The nearest nodes on either side of a chain of quantize/dequantize nodes."""
+    seen, ends = {node}, []
+    stack = [a for a in node.args if hasattr(a, "op")] + list(node.users)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.op == "call_function" and "quantize" in str(n.target):
+            stack += [a for a in n.args if hasattr(a, "op")] + list(n.users)
+        else:
+            ends.append(n)
+    return ends
 
 
 def operator_rows(graph_module, reasons: dict) -> list[dict]:
@@ -247,17 +268,24 @@ def operator_rows(graph_module, reasons: dict) -> list[dict]:
                 else [u for u in node.users if u in modules]
             module = next((modules[n][0] for n in neighbours if modules[n][0]), "")
         tag = node.meta.get("delegation_tag")
-        val = node.meta.get("val")
+        shape, dtype = _shape_and_dtype(node.meta.get("val"))
         rows.append({
             "node": node.name, "op": op_name(node.target), "module": module, "module_type": module_type,
             "source": source_line(node.meta.get("stack_trace")),
-            "shape": "x".join(map(str, val.shape)) if hasattr(val, "shape") else "",
-            "dtype": str(val.dtype).replace("torch.", "") if hasattr(val, "dtype") else "",
+            "shape": shape, "dtype": dtype,
             "placement": "NPU" if tag else "CPU", "tag": tag or "",
             "reason": "" if tag else _cpu_reason(node, reasons),
             "origins": node_origins(node.meta.get("from_node")),
         })
     return rows
+
+
+def _shape_and_dtype(val) -> tuple[str, str]:
+    """'8x16x16', 'int8'; an operator with several outputs (sort: values, indices)
+    lists each: '8x16x16, 8x16x16', 'int8, int64'."""
+    tensors = [v for v in (val if isinstance(val, (tuple, list)) else [val]) if hasattr(v, "shape")]
+    return (", ".join("x".join(map(str, t.shape)) for t in tensors),
+            ", ".join(str(t.dtype).replace("torch.", "") for t in tensors))
 
 
 def node_origins(from_node) -> list[tuple[str, int]]:

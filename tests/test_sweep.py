@@ -114,6 +114,21 @@ def test_family_selection_and_memory_modes():
         expand_targets("u55", system_configs=["Ethos_U85_SYS_DRAM_Mid"])
 
 
+def test_process_pool_executor(fresh_cache):
+    """Any concurrent.futures Executor: here a plain process pool (spawned, as a
+    cluster worker would be: nothing shared with this process but the arguments)."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        df = labkit.sweep(TinyConv(), ["ethos-u55-32", "ethos-u65-256", "ethos-u85-128"], example_inputs=example(),
+                          executor=pool, progress=False)
+    assert (df["error"] == "").all() and df["total_cycles"].gt(0).all()
+    by_accelerator = {r.summary["accelerator"]: r for r in reports(df)}
+    assert by_accelerator["ethos-u65-256"].summary["lowered_with"] == "ethos-u55-32"  # one lowering per profile
+    assert len([d for d in fresh_cache.iterdir() if not d.name.startswith(".")]) == 3
+
+
 def test_dask_local_cluster_executor():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
