@@ -1,10 +1,12 @@
 """labkit's compile vs. the minimal hand-written ExecuTorch flow, same model and
 target, measured in this run. Reports ratios; asserts nothing about time.
 
-    python benchmarks/bench_compile.py [--model mobilenet_v2] [--target ethos-u85-256]
+    python benchmarks/bench_compile.py [--model mobilenet_v2] [--target ethos-u85-256] [--repeat 3]
 
 Each variant runs in a fresh process (so imports and peak memory are its own);
-wall time excludes Python start-up and imports, which both pay alike.
+wall time excludes Python start-up and imports, which both pay alike. With
+--repeat N the two alternate N times and the medians are reported: one run of
+a 60 s compile varies by a few percent on its own.
 """
 
 import argparse
@@ -69,20 +71,33 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="mobilenet_v2")
     ap.add_argument("--target", default="ethos-u85-256")
+    ap.add_argument("--repeat", type=int, default=1, help="alternate the two this many times; report medians")
     args = ap.parse_args()
     import os
+    from statistics import median
 
-    env = dict(os.environ, LABKIT_CACHE_DIR=tempfile.mkdtemp(prefix="labkit-bench-"))
-    hand = run(HAND_WRITTEN, args.model, args.target, env=env)
-    ours = run(LABKIT, args.model, args.target, env=env)
+    hands, ours = [], []
+    for _ in range(args.repeat):
+        env = dict(os.environ, LABKIT_CACHE_DIR=tempfile.mkdtemp(prefix="labkit-bench-"))
+        hands.append(run(HAND_WRITTEN, args.model, args.target, env=env))
+        ours.append(run(LABKIT, args.model, args.target, env=env))
     imports = sorted(float(subprocess.run([sys.executable, "-c", IMPORT], capture_output=True, text=True,
                                           check=True).stdout) for _ in range(5))
-    print(f"model {args.model} on {args.target}")
-    print(f"  hand-written flow : {hand['seconds']:.2f} s, peak RSS {hand['peak_rss_mb']:.0f} MB")
-    print(f"  labkit (in-process, full report): {ours['seconds']:.2f} s, peak RSS {ours['peak_rss_mb']:.0f} MB")
-    print(f"  wall-time ratio labkit/hand-written : {ours['seconds'] / hand['seconds']:.3f}")
-    print(f"  peak-memory ratio labkit/hand-written: {ours['peak_rss_mb'] / hand['peak_rss_mb']:.3f}")
-    print(f"  cache hit: {ours['cache_hit_seconds'] * 1000:.1f} ms (from_cache={ours['from_cache']})")
+
+    def med(runs, key):
+        return median(r[key] for r in runs)
+
+    def each(runs):
+        return ", ".join(f"{r['seconds']:.1f}" for r in runs)
+
+    print(f"model {args.model} on {args.target}, {args.repeat} run(s) each, medians")
+    print(f"  hand-written flow : {med(hands, 'seconds'):.2f} s, peak RSS {med(hands, 'peak_rss_mb'):.0f} MB"
+          f"  (runs: {each(hands)} s)")
+    print(f"  labkit (in-process, full report): {med(ours, 'seconds'):.2f} s, peak RSS "
+          f"{med(ours, 'peak_rss_mb'):.0f} MB  (runs: {each(ours)} s)")
+    print(f"  wall-time ratio labkit/hand-written : {med(ours, 'seconds') / med(hands, 'seconds'):.3f}")
+    print(f"  peak-memory ratio labkit/hand-written: {med(ours, 'peak_rss_mb') / med(hands, 'peak_rss_mb'):.3f}")
+    print(f"  cache hit: {med(ours, 'cache_hit_seconds') * 1000:.1f} ms (from_cache={ours[0]['from_cache']})")
     print(f"  import labkit: median {imports[2] * 1000:.0f} ms over 5 fresh processes")
 
 

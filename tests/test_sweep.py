@@ -90,7 +90,7 @@ def test_progress_name_and_cancel(fresh_cache):
     """The callback counts finished targets; cancelling keeps what finished (cached,
     nothing half-written) and the next sweep continues from there."""
     cancel, seen = threading.Event(), []
-    targets = ["ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u85-128"]
+    model, targets = TinyConv(), ["ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u85-128"]
 
     def progress(done, total, label):
         seen.append((done, total, label))
@@ -98,10 +98,10 @@ def test_progress_name_and_cancel(fresh_cache):
             cancel.set()
 
     with pytest.raises(CompileCancelled, match="cached"):
-        labkit.sweep(TinyConv(), targets, example_inputs=example(), name="tiny", progress=progress, cancel=cancel)
+        labkit.sweep(model, targets, example_inputs=example(), name="tiny", progress=progress, cancel=cancel)
     assert seen[0] == (0, 4, "") and seen[1][0] == 1 and "·" in seen[1][2]
     assert not list((fresh_cache / ".staging").iterdir())
-    df = labkit.sweep(TinyConv(), targets, example_inputs=example(), name="tiny", progress=False)
+    df = labkit.sweep(model, targets, example_inputs=example(), name="tiny", progress=False)
     assert (df["model"] == "tiny").all() and (df["error"] == "").all()
     assert df["from_cache"].sum() >= 1  # what finished before the cancel
 
