@@ -65,6 +65,9 @@ def test_multi_partition_cpu_boundary_work(compiled):
     assert (work["cost"] == "not estimated by Vela (runs on the Cortex-M)").all()
     boundary = work[work["reason"].str.contains("boundary")]
     assert len(boundary) >= 2 and (boundary["elements"] == 8 * 16 * 16).all()
+    sort = work[work["op"] == "aten.sort"].iloc[0]  # two outputs: float values and int64 indices
+    assert (sort["shape"], sort["dtype"]) == ("1x8x16x16, 1x8x16x16", "float32, int64")
+    assert sort["elements"] == 2 * 8 * 16 * 16 and sort["bytes"] == 8 * 16 * 16 * (4 + 8)
 
 
 def test_hotspot_flags_mean_and_pooling_is_cheaper(compiled):

@@ -33,6 +33,9 @@ def test_model_with_no_npu_operator_still_compiles_and_says_why():
     assert r.summary["partitions"] == 0 and r.summary["npu_ops"] == 0
     assert any("no operator runs on the NPU" in w for w in r.warnings)
     assert (r.operators.loc[r.operators["placement"] == "CPU", "reason"].str.len() > 0).all()
+    # no NPU partition, so no Q/DQ sits at a partition boundary
+    assert not r.operators["reason"].str.contains("boundary").any()
+    assert r.operators["reason"].str.contains(r"between CPU operators \(aten.sort\)").any()
 
 
 def test_model_too_large_for_the_memory_mode(tmp_path):
