@@ -69,8 +69,8 @@ def check_inputs(module, example_inputs) -> tuple:
         )
     described = ", ".join(f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}" for t in example_inputs)
     try:
-        with torch.no_grad():
-            module.eval()(*example_inputs)
+        with torch.no_grad(), _in_eval_mode(module):
+            module(*example_inputs)
     except Exception as e:
         raise ExampleInputError(
             f"{type(module).__name__}.forward() failed on the example inputs [{described}]: "
@@ -86,7 +86,8 @@ def export_module(module, example_inputs):
 
     example_inputs = check_inputs(module, example_inputs)
     try:
-        return torch.export.export(module.eval(), example_inputs)
+        with _in_eval_mode(module):
+            return torch.export.export(module, example_inputs)
     except Exception as e:
         text = str(e)
         hint = "Make forward() traceable by torch.export (see the torch.export programming model)."
@@ -98,6 +99,19 @@ def export_module(module, example_inputs):
             f"torch.export cannot export {type(module).__name__}: {_first_line(e)}"
             f"{f' (at {where})' if where else ''}. {hint}"
         ) from None
+
+
+@contextlib.contextmanager
+def _in_eval_mode(module):
+    """Inference mode (dropout off, batch-norm statistics frozen) for the export,
+    then the user's module back in the mode it was in."""
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes.items():
+            m.train(training)
 
 
 def exported_bytes(ep) -> bytes:

@@ -125,6 +125,12 @@ def test_in_process_mode_gives_the_same_report(compiled):
     assert local.operators["placement"].tolist() == worker.operators["placement"].tolist()
 
 
+def test_compile_leaves_the_users_module_in_its_mode():
+    model = TinyConv().train()
+    labkit.compile(model, "ethos-u85-128", example_inputs=example(), cache=False, in_process=True, progress=False)
+    assert model.training and model.conv.training
+
+
 def test_progress_reports_every_stage():
     stages = []
     labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), cache=False,
