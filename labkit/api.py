@@ -149,28 +149,30 @@ def _as_tuple(inputs) -> tuple:
 
 
 def _progress_reporter(progress, job: CompileJob):
-    """A (callback, close) pair: the user's callback, a tqdm bar over the stages, or nothing."""
-    if callable(progress):
-        return progress, lambda: None
+    """A (callback, close) pair: the user's callback, a tqdm bar over the stages, or
+    nothing; each sees the compile stages only (not the pipeline's "saved" event)."""
     if not progress:
         return (lambda stage, detail="": None), lambda: None
-    from tqdm.auto import tqdm
+    close = lambda: None  # noqa: E731
+    if callable(progress):
+        show = progress
+    else:
+        from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(STAGES), desc=f"{job.model} → {job.target.accelerator}", unit="stage",
-               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}]", leave=False)
-    seen: list[str] = []
+        bar = tqdm(total=len(STAGES), desc=f"{job.model} → {job.target.accelerator}", unit="stage",
+                   bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}]", leave=False)
 
-    def update(stage: str, detail: str = "") -> None:
-        if stage not in STAGES:
-            return
-        if stage not in seen:
-            seen.append(stage)
-            bar.n = STAGES.index(stage)
-        bar.set_postfix_str(f"{stage} {detail}".strip())
-        bar.refresh()
+        def show(stage: str, detail: str = "") -> None:
+            bar.n = max(bar.n, STAGES.index(stage))
+            bar.set_postfix_str(f"{stage} {detail}".strip())
+            bar.refresh()
 
-    def close() -> None:
-        bar.n = len(STAGES)
-        bar.close()
+        def close() -> None:
+            bar.n = len(STAGES)
+            bar.close()
 
-    return update, close
+    def stages_only(stage: str, detail: str = "") -> None:
+        if stage in STAGES:
+            show(stage, detail)
+
+    return stages_only, close

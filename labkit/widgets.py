@@ -282,9 +282,9 @@ class Lab(_StatusBox, widgets.VBox):
         return value, {}  # a ModelSpec, an nn.Module with its own inputs, or a .pt2 path
 
     def _on_progress(self, stage: str, detail: str = "") -> None:
-        if stage in STAGES:  # not "saved", which follows the last one
+        if stage in STAGES:
             self.progress.value = STAGES.index(stage)
-            self.stage.value = f"{stage} {detail}".strip() + "…"
+        self.stage.value = f"{stage} {detail}".strip() + "…"
 
     def _busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
