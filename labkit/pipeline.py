@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -86,7 +87,7 @@ def export_module(module, example_inputs):
 
     example_inputs = check_inputs(module, example_inputs)
     try:
-        with _in_eval_mode(module):
+        with _in_eval_mode(module), _quiet_export():
             return torch.export.export(module, example_inputs)
     except Exception as e:
         text = str(e)
@@ -99,6 +100,20 @@ def export_module(module, example_inputs):
             f"torch.export cannot export {type(module).__name__}: {_first_line(e)}"
             f"{f' (at {where})' if where else ''}. {hint}"
         ) from None
+
+
+@contextlib.contextmanager
+def _quiet_export():
+    """torch.export prints graphs and a warning of its own when it fails on a model;
+    labkit's one-line ExportError says what matters, so keep that noise off stderr."""
+    logger = logging.getLogger("torch.fx.experimental.symbolic_shapes")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager

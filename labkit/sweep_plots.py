@@ -8,9 +8,9 @@
 
 Same conventions as ``labkit.plots``: every title names the model and the
 source of the numbers ('Vela estimate'), colours are module constants, and
-backgrounds are transparent for JupyterLab's light and dark themes. The sweep
-DataFrame has no model column, so the model's name comes from ``model=``, else
-``df.attrs['model']``, else the first row's cached Report.
+backgrounds are transparent for JupyterLab's light and dark themes. The model's
+name comes from ``model=``, else ``df.attrs['model']``, else the sweep's
+``model`` column, else the first row's cached Report.
 """
 
 from __future__ import annotations
