@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -53,9 +52,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
 
 
 def _compile_job(job: CompileJob, *, use_cache: bool, in_process: bool, progress, cancel) -> Report:
-    staging = disk_cache.staging_dir(job.key) if use_cache else None
-    if staging is None:  # no cache (asked for, or the folder is unusable): a private temp folder
-        staging = Path(tempfile.mkdtemp(prefix="labkit-")) / "report"
+    staging = disk_cache.build_dir(job.key, use_cache)
     # The same model compiled for a target of the same TOSA profile: reuse its lowering
     # (Vela and the .pte only: about a second instead of a full compile).
     donor = disk_cache.find_lowering(job) if use_cache else None

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 import uuid
 import warnings
@@ -95,6 +96,13 @@ def staging_dir(key: str) -> Path | None:
         return None
     _clean_stale_staging(base)
     return base / _STAGING / f"{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def build_dir(key: str, use_cache: bool = True) -> Path:
+    """Where to build a Report: a staging folder in the cache, or a private temporary
+    folder when the cache is not wanted or not usable (``finish`` then leaves it there)."""
+    staging = staging_dir(key) if use_cache else None
+    return staging or Path(tempfile.mkdtemp(prefix="labkit-")) / "report"
 
 
 def commit(staging: Path, key: str) -> Path:

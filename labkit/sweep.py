@@ -131,7 +131,7 @@ def sweep(model, targets="all", *, system_configs=None, memory_modes=None, execu
         for n, unit in enumerate(units.values()):
             donor = cache.find_lowering(unit[0])
             if own_pool:
-                staging = [cache.staging_dir(j.key) or Path(tempfile.mkdtemp(prefix="labkit-")) / "r" for j in unit]
+                staging = [cache.build_dir(j.key) for j in unit]
                 future = pool.submit(_run_unit_in_worker, unit, staging, donor, n == 0, report, cancel)
             else:
                 staging = None
@@ -183,7 +183,7 @@ def _commit(job, staging: Path | None, packed: dict | None):
     from .report import Report
 
     if staging is None:  # from an external executor: unpack into a staging folder first
-        staging = _unpack(packed[job.key], cache.staging_dir(job.key) or Path(tempfile.mkdtemp(prefix="labkit-")) / "r")
+        staging = _unpack(packed[job.key], cache.build_dir(job.key))
     return Report.load(cache.finish(staging, job))
 
 
