@@ -59,9 +59,27 @@ def html_bundle(markup: str) -> dict:
     return {"output_type": "display_data", "metadata": {}, "data": {"text/html": markup, "text/plain": markup}}
 
 
-class _StatusBox:
-    """The status line and error box of the Lab and its Compare panel (both have
-    ``status``, ``progress`` and ``stage`` widgets)."""
+class _Background:
+    """One job at a time in a daemon thread (``self._run(*args)``), so the notebook
+    stays responsive; with ``wait`` the caller blocks and gets ``results[key]``."""
+
+    _thread: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self, name: str, args: tuple, results: dict, key, wait: bool):
+        self._thread = threading.Thread(target=self._run, args=args, daemon=True, name=name)
+        self._thread.start()
+        if wait:
+            self._thread.join()
+            return results.get(key)
+        return None
+
+
+class _StatusBox(_Background):
+    """The status line, error box and Cancel of the Lab and its Compare panel (both
+    have ``status``, ``progress`` and ``stage`` widgets and a ``_cancel`` Event)."""
 
     failure_headline = "Could not compile."
 
@@ -72,6 +90,12 @@ class _StatusBox:
         self.progress.bar_style = "danger"
         self.stage.value = ""
         self.status.value = error_html(self.failure_headline, message)
+
+    def cancel(self) -> None:
+        """Stop the running job; what already finished stays cached."""
+        if self.busy():
+            self._cancel.set()
+            self.stage.value = "cancelling…"
 
 
 class Lab(_StatusBox, widgets.VBox):
@@ -96,7 +120,6 @@ class Lab(_StatusBox, widgets.VBox):
         self.presentation = presentation
         self.report = None
         self.reports: dict[tuple, object] = {}
-        self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._syncing = False
 
@@ -204,7 +227,7 @@ class Lab(_StatusBox, widgets.VBox):
 
     def _on_selection(self) -> None:
         """Back on a configuration compiled before: show it at once (memory, then disk cache)."""
-        if self._syncing or self._busy():
+        if self._syncing or self.busy():
             return
         choice = self.selection()
         report = self.reports.get(choice) or self._disk_cached(choice)
@@ -231,24 +254,13 @@ class Lab(_StatusBox, widgets.VBox):
     def compile(self, wait: bool = True):
         """Compile the current choice in a background thread, as the Compile button does.
         With ``wait`` (the default), block until it is done and return the Report (None on error)."""
-        if self._busy():
+        if self.busy():
             self._say("A compile is already running; press Cancel to stop it.")
             return None
         choice = self.selection()
         self._cancel = threading.Event()
         self._set_busy(True)
-        self._thread = threading.Thread(target=self._run, args=(choice, self._cancel), daemon=True,
-                                        name="labkit-compile")
-        self._thread.start()
-        if wait:
-            self._thread.join()
-            return self.reports.get(choice)
-        return None
-
-    def cancel(self) -> None:
-        if self._busy():
-            self._cancel.set()
-            self.stage.value = "cancelling…"
+        return self._start("labkit-compile", (choice, self._cancel), self.reports, choice, wait)
 
     def _run(self, choice, cancel: threading.Event) -> None:
         import labkit
@@ -285,9 +297,6 @@ class Lab(_StatusBox, widgets.VBox):
         if stage in STAGES:
             self.progress.value = STAGES.index(stage)
         self.stage.value = f"{stage} {detail}".strip() + "…"
-
-    def _busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _set_busy(self, busy: bool) -> None:
         for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.compile_button,
@@ -407,7 +416,6 @@ class ComparePanel(_StatusBox, widgets.VBox):
         self.lab = lab
         self.df = None
         self.sweeps: dict[tuple, object] = {}
-        self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         wide = {"description_width": "initial"}
         self.button = widgets.Button(description="Compare all NPUs", button_style="primary", icon="th-list",
@@ -440,22 +448,7 @@ class ComparePanel(_StatusBox, widgets.VBox):
         choice = (self.lab.model.value, self.vary.value)
         self._set_busy(True)
         self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(choice, self._cancel), daemon=True,
-                                        name="labkit-sweep")
-        self._thread.start()
-        if wait:
-            self._thread.join()
-            return self.sweeps.get(choice)
-        return None
-
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def cancel(self) -> None:
-        """Stop the running comparison; configurations already finished stay cached."""
-        if self.busy():
-            self._cancel.set()
-            self.stage.value = "cancelling…"
+        return self._start("labkit-sweep", (choice, self._cancel), self.sweeps, choice, wait)
 
     def _run(self, choice, cancel: threading.Event) -> None:
         import labkit
@@ -571,7 +564,7 @@ _FVP_ADDS = (
     "</ul>")
 
 
-class FvpPanel(widgets.VBox):
+class FvpPanel(_Background, widgets.VBox):
     """The FVP tab: run the Report on show on a Corstone FVP (``labkit.fvp.run``)
     in a background thread, then Vela's estimate beside the measured cycles and the
     PMU counters. Without an FVP or runner it says what one would add, exactly what
@@ -584,7 +577,6 @@ class FvpPanel(widgets.VBox):
         self.lab = lab
         self.report = None
         self.runs: dict[str, object] = {}
-        self._thread: threading.Thread | None = None
         self.button = widgets.Button(description="Run on the FVP", button_style="primary", icon="play",
                                      disabled=True, layout=widgets.Layout(width="auto"),
                                      tooltip="Run the compiled .pte on the Corstone FVP (labkit.fvp.run)")
@@ -642,15 +634,7 @@ class FvpPanel(widgets.VBox):
         report = self.report
         self.button.disabled = True
         self.status.value = f"<p>Running {_describe(report)} on the FVP… (this can take minutes)</p>"
-        self._thread = threading.Thread(target=self._run, args=(report,), daemon=True, name="labkit-fvp")
-        self._thread.start()
-        if wait:
-            self._thread.join()
-            return self.runs.get(str(report.summary.get("cache_key")))
-        return None
-
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._start("labkit-fvp", (report,), self.runs, str(report.summary.get("cache_key")), wait)
 
     def _run(self, report) -> None:
         from . import fvp
