@@ -2,7 +2,10 @@
 
 Run from the repository root:  python data/train_digits_cnn.py
 The architecture and the train/held-out split are in labkit/digits.py; this
-script only trains. Same torch version + same seed -> the same weights.
+script only trains. The seed fixes the split, the initial weights and the batch
+order; the weights themselves can differ in their last bits from one CPU to
+another (float kernels differ), the model's quality does not (tests check the
+held-out accuracy).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ LR = 3e-3
 
 
 def train() -> torch.nn.Module:
-    """Train from scratch: one thread and deterministic kernels, so the result is bit-identical
-    run to run (the process-wide torch settings are restored afterwards)."""
+    """Train from scratch: one thread and deterministic kernels, so the result is the same run to
+    run on one machine (the process-wide torch settings are restored afterwards)."""
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)

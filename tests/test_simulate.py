@@ -85,12 +85,24 @@ def test_digits_registry_entry():
     assert torch.equal(spec.evaluation()[0], x_test)
 
 
-def test_training_script_reproduces_the_shipped_weights():
-    train = importlib.import_module("data.train_digits_cnn").train
-    retrained = train().state_dict()
-    shipped = torch.load(digits.WEIGHTS, weights_only=True)
-    assert retrained.keys() == shipped.keys()
-    assert all(torch.equal(retrained[k], shipped[k]) for k in shipped)
+def test_training_script_reproduces_the_shipped_model():
+    """What the seeded script guarantees on any CPU: the same split, and a model as good as
+    the shipped one. Not the same bits: float kernels differ between CPUs (seen: weights off
+    by up to 0.0024 on another machine, with the same held-out accuracy, 0.9861)."""
+    x_train, y_train, x_test, y_test = digits.split()
+    assert (len(x_train), len(x_test)) == (1437, 360)
+    assert torch.equal(torch.bincount(y_test), torch.tensor([36, 36, 35, 37, 36, 37, 36, 36, 35, 36]))
+    assert torch.equal(digits.split()[2], x_test)  # the split is seeded
+    retrained = importlib.import_module("data.train_digits_cnn").train()
+
+    def held_out_accuracy(model) -> float:
+        with torch.no_grad():
+            return (model(x_test).argmax(1) == y_test).float().mean().item()
+
+    shipped = held_out_accuracy(digits.build())
+    assert shipped >= 0.95
+    assert retrained.state_dict().keys() == digits.build().state_dict().keys()
+    assert abs(held_out_accuracy(retrained) - shipped) <= 0.02  # 7 of 360 digits
 
 
 # ---------------------------------------------------------------- evaluate
