@@ -19,15 +19,17 @@ import uuid
 import warnings
 from pathlib import Path
 
-from .report import CorruptReportError, Report, tool_versions
+from .errors import CorruptReportError
+from .report import Report, tool_versions
 
 log = logging.getLogger(__name__)
 _STAGING = ".staging"
 _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
-# labkit's own modules whose code shapes a Report: a change to them invalidates entries.
-_CODE = ("pipeline.py", "pte.py", "report.py", "vela.py", "attribution.py", "models.py", "mobilenet_v2.py",
-         "targets.py")
+# labkit's code that shapes a Report: everything the worker runs (toolchain/), the
+# built-in networks (models/) and the saved format (report.py). Folders are walked,
+# so a file added, renamed or split out there changes the key too.
+_CODE = ("toolchain", "models", "report.py")
 _code_hash: str | None = None
 
 
@@ -57,14 +59,23 @@ def root(create: bool = True) -> Path | None:
     return path
 
 
+def code_files() -> list[Path]:
+    """The source files ``code_hash`` covers."""
+    here = Path(__file__).resolve().parent
+    files = []
+    for name in _CODE:
+        path = here / name
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return files
+
+
 def code_hash() -> str:
     global _code_hash
     if _code_hash is None:
         here = Path(__file__).resolve().parent
         h = hashlib.sha256()
-        for name in _CODE:
-            if (here / name).exists():
-                h.update(name.encode() + (here / name).read_bytes())
+        for path in code_files():
+            h.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())
         _code_hash = h.hexdigest()
     return _code_hash
 
@@ -153,9 +164,7 @@ def find_lowering(job) -> Path | None:
     if base is None or not (base / _LOWERED / lowering_key(job)).is_file():
         return None
     report = lookup((base / _LOWERED / lowering_key(job)).read_text().strip())
-    if report is None or "operator_rows" not in report.artifacts:
-        return None
-    return report.directory
+    return report.directory if report is not None else None
 
 
 def discard(staging: Path | None) -> None:

@@ -1,18 +1,16 @@
-"""The `labkit` command: models, targets, compile, doctor, lab."""
+"""The `labkit` command: models, targets, compile, sweep, doctor, lab, prepare, cache."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from .errors import LabkitError
 
-REPO = Path(__file__).resolve().parent.parent
+DEFAULT_LESSONS_DIR = Path("~/labkit-lessons")
 
 
 def _print_table(df) -> None:
@@ -58,7 +56,7 @@ def cmd_compile(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from .sweep import sweep
+    from .sweeps import sweep
 
     targets = args.targets if args.targets in ("all", "u55", "u65", "u85") else args.targets.split(",")
     df = sweep(args.model, targets, system_configs=args.system_configs and args.system_configs.split(","),
@@ -118,16 +116,52 @@ def lab_command(root: Path, ip: str = "127.0.0.1", port: str = "8888") -> list[s
 
 
 def cmd_lab(args) -> None:
-    """Start JupyterLab on the lessons, bound to localhost with token auth."""
-    notebooks = REPO / "notebooks"
-    start = notebooks / "01_first_model_on_an_npu.ipynb"
-    cmd = lab_command(notebooks, args.ip, args.port)
+    """Install the lessons into a folder of yours and start JupyterLab on them (localhost, token auth)."""
+    from . import lessons
+
+    folder = Path(args.dir).expanduser().resolve()
+    for note in lessons.install(folder):
+        print(f"labkit: {note}", file=sys.stderr)
+    if args.prepare:
+        if prepare(None) != 0:
+            print("labkit: some lessons failed while preparing (above); starting the lab anyway.", file=sys.stderr)
+    cmd = lab_command(folder, args.ip, args.port)
     if args.no_browser:
         cmd.append("--no-browser")
-    if start.exists():
-        cmd.append(f"--LabApp.default_url=/lab/tree/{start.name}")
-    print("Starting JupyterLab on the labkit lessons (token auth on; the URL with the token is printed below).")
+    cmd.append(f"--LabApp.default_url=/lab/tree/{lessons.sources()[0].stem}.ipynb")
+    print(f"Starting JupyterLab on the labkit lessons in {folder} (token auth on; the URL with the token is "
+          "printed below).")
     os.execv(sys.executable, cmd)
+
+
+def cmd_prepare(args) -> int:
+    return prepare([int(n) for n in args.lessons.split(",")] if args.lessons else None)
+
+
+def prepare(numbers) -> int:
+    """Run the lessons headless once, so everything they compile is in the cache: after this,
+    each lesson runs from the cache in seconds (ahead of a talk). Returns the exit status."""
+    import tempfile
+
+    from tqdm.auto import tqdm
+
+    from . import lessons
+
+    chosen = lessons.select(numbers)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="labkit-prepare-") as tmp, \
+            tqdm(chosen, desc="preparing the lessons", unit="lesson") as bar:
+        for source in bar:
+            bar.set_postfix_str(source.stem)
+            run = lessons.run(source, Path(tmp))
+            failed += not run.ok
+            bar.write(f"  {source.stem}: {'ok' if run.ok else 'FAILED'} in {run.seconds:.0f} s"
+                      + (f" ({run.error})" if run.error else ""))
+    from . import cache
+
+    print(f"{len(chosen) - failed} of {len(chosen)} lessons ran; what they compile is in the cache "
+          f"({cache.default_root()}).")
+    return 1 if failed else 0
 
 
 def cmd_cache(args) -> None:
@@ -175,10 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="tool versions, FVP, cache").set_defaults(func=cmd_doctor)
 
     lab = sub.add_parser("lab", help="start JupyterLab on the lessons (localhost, token auth)")
+    lab.add_argument("--dir", default=str(DEFAULT_LESSONS_DIR),
+                     help=f"where the lessons are installed (default: {DEFAULT_LESSONS_DIR})")
+    lab.add_argument("--prepare", action="store_true",
+                     help="first compile what the lessons need (labkit prepare), for a fast demo")
     lab.add_argument("--ip", default="127.0.0.1")
     lab.add_argument("--port", default="8888")
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(func=cmd_lab)
+
+    pr = sub.add_parser("prepare", help="run the lessons headless once so their compiles are cached (before a demo)")
+    pr.add_argument("--lessons", help="comma-separated lesson numbers (default: all)")
+    pr.set_defaults(func=cmd_prepare)
 
     k = sub.add_parser("cache", help="show or clear the compile cache")
     k.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
@@ -189,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except LabkitError as e:
         if args.debug:
             raise
@@ -198,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("labkit: interrupted; nothing was cached.", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from .attribution import COST_COLUMNS
+from .toolchain.attribution import COST_COLUMNS
 
 TOP_LEVEL, BACKEND = "(top level)", "(backend)"
 

@@ -33,6 +33,29 @@ PRESETS = {
 }
 
 _FAMILY_IN_NAME = re.compile(r"(?i)ethos_?u(55|65|85)")
+_ACCELERATOR = re.compile(r"^(ethos-u\d+)(?:-(\d+))?$")
+
+
+def family_of(accelerator: str) -> str:
+    """'ethos-u85' for 'ethos-u85-256' (or for 'ethos-u85' itself)."""
+    m = _ACCELERATOR.match(str(accelerator).strip().lower())
+    if not m or m.group(1) not in FAMILY_DEFAULTS:
+        raise TargetError(f"{accelerator!r} is not an Ethos-U55/U65/U85 accelerator; use e.g. 'ethos-u55-128' or "
+                          f"'ethos-u85-256' (see `labkit targets`).")
+    return m.group(1)
+
+
+def macs_of(accelerator: str) -> int:
+    """The MACs per cycle of an accelerator string: 256 for 'ethos-u85-256'."""
+    m = _ACCELERATOR.match(str(accelerator).strip().lower())
+    if not m or m.group(2) is None:
+        raise TargetError(f"{accelerator!r} names no MAC count; use e.g. 'ethos-u85-256'.")
+    return int(m.group(2))
+
+
+def family_label(family: str) -> str:
+    """'Ethos-U85' for 'ethos-u85'."""
+    return family.replace("ethos-u", "Ethos-U")
 
 
 @dataclass(frozen=True)
@@ -47,11 +70,11 @@ class Target:
 
     @property
     def family(self) -> str:
-        return self.accelerator.rsplit("-", 1)[0]
+        return family_of(self.accelerator)
 
     @property
     def macs(self) -> int:
-        return int(self.accelerator.rsplit("-", 1)[1])
+        return macs_of(self.accelerator)
 
     @property
     def tosa_profile(self) -> str:
@@ -70,6 +93,16 @@ class Target:
     def clock_hz(self) -> float:
         section = read_vela_ini(self.vela_config_path)["system_configs"][self.system_config]
         return float(section.get("core_clock", "nan"))
+
+    @property
+    def weights_in_sram(self) -> bool:
+        """Whether the memory mode keeps the weights in the NPU's SRAM: its constant,
+        arena and cache areas are one AXI port and that port is SRAM (Vela then books
+        the weights as 'on-chip flash', with SRAM's characteristics)."""
+        ini = read_vela_ini(self.vela_config_path)
+        mode, system = ini["memory_modes"][self.memory_mode], ini["system_configs"][self.system_config]
+        areas = {mode.get(k, "").lower() for k in ("const_mem_area", "arena_mem_area", "cache_mem_area")}
+        return len(areas) == 1 and system.get(f"{areas.pop()}_port", "").lower() == "sram"
 
     def key(self) -> dict:
         """What identifies this target in a cache key (the .ini by content)."""
@@ -159,6 +192,16 @@ def _vela_rejects(ini: str, accelerator: str, system_config: str, memory_mode: s
     return None
 
 
+def system_configs(config_ini: str | None = None) -> list[str]:
+    """Every system config of the Vela .ini (the bundled one by default)."""
+    return list(read_vela_ini(config_ini or bundled_vela_ini())["system_configs"])
+
+
+def memory_modes(config_ini: str | None = None) -> list[str]:
+    """Every memory mode of the Vela .ini (the bundled one by default)."""
+    return list(read_vela_ini(config_ini or bundled_vela_ini())["memory_modes"])
+
+
 def valid_system_configs(accelerator: str, config_ini: str | None = None) -> list[str]:
     ini = config_ini or bundled_vela_ini()
     return [s for s in read_vela_ini(ini)["system_configs"] if _system_config_fits(accelerator, s)]
@@ -191,7 +234,7 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
         preset = name if not (system_config or memory_mode or config_ini) else None
     elif name in accelerators():
         accelerator = name
-        sc, mm = FAMILY_DEFAULTS[accelerator.rsplit("-", 1)[0]]
+        sc, mm = FAMILY_DEFAULTS[family_of(accelerator)]
     else:
         raise TargetError(
             f"Unknown target {target!r}. Use a preset ({', '.join(PRESETS)}) or an accelerator config: "
@@ -239,10 +282,10 @@ def targets_table(config_ini: str | None = None):
 
     rows = []
     for acc in accelerators():
-        family = acc.rsplit("-", 1)[0]
+        family = family_of(acc)
         sc, mm = FAMILY_DEFAULTS[family]
         rows.append({
-            "accelerator": acc, "family": family, "macs_per_cycle": int(acc.rsplit("-", 1)[1]),
+            "accelerator": acc, "family": family, "macs_per_cycle": macs_of(acc),
             "default_system_config": sc, "default_memory_mode": mm,
             "system_configs": ", ".join(valid_system_configs(acc, config_ini)),
         })

@@ -14,8 +14,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from . import errors
-from .errors import CompileCancelled, LabkitError, WorkerCrashedError
+from .errors import CompileCancelled, LabkitError, WorkerCrashedError, from_message
 
 # Recycle the worker after this many compiles or above this resident memory, so a
 # long session (a classroom, a demo day) has bounded memory.
@@ -27,7 +26,8 @@ MAX_GROWTH = float(os.environ.get("LABKIT_WORKER_MAX_GROWTH", "0.2"))
 
 
 def _serve(conn) -> None:  # runs in the worker process
-    from . import pipeline
+    from .toolchain import lower
+    from .toolchain.export import first_line
 
     while True:
         try:
@@ -38,12 +38,12 @@ def _serve(conn) -> None:  # runs in the worker process
         if kind == "stop":
             return
         if kind == "warm":
-            pipeline.warm_up()
+            lower.warm_up()
             conn.send(("warm",))
             continue
         _, jobs, out_dirs, donor = message
         try:
-            pipeline.run_group(jobs, [Path(d) for d in out_dirs],
+            lower.run_group(jobs, [Path(d) for d in out_dirs],
                                progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True,
                                donor=donor and Path(donor))
             conn.send(("done", _rss_mb()))
@@ -51,7 +51,7 @@ def _serve(conn) -> None:  # runs in the worker process
             conn.send(("error", type(e).__name__, str(e)))
         except BaseException as e:  # noqa: BLE001 - every failure must reach the kernel as a message
             conn.send(("error", "CompileError",
-                       f"the compile failed unexpectedly: {type(e).__name__}: {pipeline._first_line(e)}. "
+                       f"the compile failed unexpectedly: {type(e).__name__}: {first_line(e)}. "
                        "Re-run with in_process=True to see the traceback."))
 
 
@@ -156,7 +156,7 @@ class Worker:
             if message[0] == "progress":
                 progress(message[1], message[2])
             elif message[0] == "error":
-                raise getattr(errors, message[1], LabkitError)(message[2])
+                raise from_message(message[1], message[2])
             else:
                 return message
 

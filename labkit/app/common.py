@@ -1,0 +1,93 @@
+"""What the Lab and its panels share: showing figures and HTML in Output widgets
+(plotly's own mime bundle, rendered offline by the jupyterlab-plotly extension
+that ships plotly.js), one-line status and error boxes, and running one job at a
+time in a background thread so the notebook stays responsive."""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import threading
+
+from ..errors import LabkitError
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def figure_bundle(fig) -> dict:
+    """A display_data output holding a plotly figure as plotly's mime type."""
+    from ..views.theme import PLOTLY_CONFIG
+
+    spec = json.loads(fig.to_json())
+    spec["config"] = PLOTLY_CONFIG
+    title = fig.layout.title.text or "figure"
+    return {"output_type": "display_data", "metadata": {},
+            "data": {PLOTLY_MIME: spec, "text/plain": f"<plotly figure: {title}>"}}
+
+
+def status_html(markup: str) -> str:
+    return f"<div style='padding:4px 0'>{markup}</div>"
+
+
+def error_html(headline: str, message: str) -> str:
+    """One readable error line (never a traceback), in a red-edged box."""
+    return ("<div style='padding:6px 10px;border-left:4px solid #E15759;background:rgba(225,87,89,0.12);"
+            f"white-space:pre-wrap'><b>{headline}</b> {_html.escape(message)}</div>")
+
+
+def html_bundle(markup: str) -> dict:
+    return {"output_type": "display_data", "metadata": {}, "data": {"text/html": markup, "text/plain": markup}}
+
+
+
+def one_line(e: Exception) -> str:
+    """What the app shows of an error: a LabkitError's message, else its type and first line."""
+    if isinstance(e, LabkitError):
+        return str(e)
+    lines = [ln for ln in str(e).splitlines() if ln.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else 'unexpected error'}"
+
+
+def describe(report) -> str:
+    s = report.summary
+    return _html.escape(f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}")
+
+
+class Background:
+    """One job at a time in a daemon thread (``self._run(*args)``), so the notebook
+    stays responsive; with ``wait`` the caller blocks and gets ``results[key]``."""
+
+    _thread: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self, name: str, args: tuple, results: dict, key, wait: bool):
+        self._thread = threading.Thread(target=self._run, args=args, daemon=True, name=name)
+        self._thread.start()
+        if wait:
+            self._thread.join()
+            return results.get(key)
+        return None
+
+
+class StatusBox(Background):
+    """The status line, error box and Cancel of the Lab and its Compare panel (both
+    have ``status``, ``progress`` and ``stage`` widgets and a ``_cancel`` Event)."""
+
+    failure_headline = "Could not compile."
+
+    def _say(self, markup: str) -> None:
+        self.status.value = status_html(markup)
+
+    def _error(self, message: str) -> None:
+        self.progress.bar_style = "danger"
+        self.stage.value = ""
+        self.status.value = error_html(self.failure_headline, message)
+
+    def cancel(self) -> None:
+        """Stop the running job; what already finished stays cached."""
+        if self.busy():
+            self._cancel.set()
+            self.stage.value = "cancelling…"
+

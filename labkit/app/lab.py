@@ -1,0 +1,284 @@
+"""labkit.Lab: the ipywidgets app — pick a model and an Ethos-U configuration,
+compile, and see placement, cycles and memory in tabs, every NPU configuration
+at once (Compare) and a run on the FVP where one is installed.
+
+The compile runs in a background thread (and the toolchain in labkit's worker
+process), so the kernel and the UI stay responsive. The app uses labkit's public
+functions only: compile, cached, warm_up, sweep, the targets and the views.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html as _html
+import threading
+import time
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from .. import targets
+from ..api import STAGES, cached, warm_up
+from ..api import compile as compile_model
+from ..views import plots, tables, theme
+from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
+from .compare import ComparePanel
+from .fvp_panel import FvpPanel
+
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "Compare", "FVP")  # the one list of output tabs
+
+# Presentation mode scales ipywidgets' own CSS variables under the app's class.
+_PRESENTATION_CSS = """<style>
+.labkit-presentation { --jp-widgets-font-size: 20px; --jp-widgets-inline-height: 40px;
+  --jp-widgets-horizontal-tab-height: 40px; --jp-widgets-horizontal-tab-width: 170px; font-size: 20px; }
+.labkit-presentation .widget-button { width: auto; padding: 0 18px; }
+.labkit-presentation .widget-html-content { font-size: 20px; }
+.labkit-presentation .lm-TabBar-tab { font-size: 20px; }
+</style>"""
+
+
+
+class Lab(StatusBox, widgets.VBox):
+    """The lab in one cell: ``labkit.Lab()``; your own models with
+    ``Lab(models={"mine": (module, example_inputs)})``; large fonts for demos
+    with ``Lab(presentation=True)``.
+
+    Widgets: model, accelerator, system_config, memory_mode, presets (dict of
+    buttons), compile_button, cancel_button, progress, stage, status, tabs,
+    outputs (dict: tab title -> Output), export_button, compare (the Compare tab's
+    ComparePanel: ``lab.compare.run()`` sweeps every NPU), fvp (the FVP tab's FvpPanel:
+    ``lab.fvp.run()`` runs the report on a Corstone FVP). ``report`` is the Report
+    on show, ``reports`` every Report of this session by (model, accelerator,
+    system config, memory mode).
+    """
+
+    def __init__(self, models: dict | None = None, *, model: str | None = None,
+                 target: str = "corstone-300", presentation: bool = False, warm: bool = True):
+        from .. import models as registry
+
+        self.user_models = dict(models or {})
+        self.presentation = presentation
+        self.report = None
+        self.reports: dict[tuple, object] = {}
+        self._cancel = threading.Event()
+        self._syncing = False
+
+        names = list(registry.registry()) + [n for n in self.user_models if n not in registry.registry()]
+        first = model or (next(iter(self.user_models)) if self.user_models else "ds_cnn")
+        wide = {"description_width": "initial"}
+        self.model = widgets.Dropdown(options=names, value=first, description="model", style=wide)
+        self.accelerator = widgets.Dropdown(options=targets.accelerators(), description="NPU", style=wide)
+        self.system_config = widgets.Dropdown(description="system config", style=wide,
+                                              layout=widgets.Layout(width="max-content"))
+        self.memory_mode = widgets.Dropdown(description="memory mode", style=wide,
+                                            layout=widgets.Layout(width="max-content"))
+        self.presets = {}
+        for name, (_, _, _, description) in targets.PRESETS.items():
+            button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,
+                                    icon="microchip")
+            button.on_click(lambda _b, name=name: self.apply_preset(name))
+            self.presets[name] = button
+        self.compile_button = widgets.Button(description="Compile", button_style="primary", icon="play")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.compile_button.on_click(lambda _b: self.compile(wait=False))
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.progress = widgets.IntProgress(min=0, max=len(STAGES), value=0, description="",
+                                            layout=widgets.Layout(width="240px"))
+        self.stage = widgets.Label("")
+        self.status = widgets.HTML("")
+        self.export_button = widgets.Button(description="Save HTML report", icon="download", disabled=True)
+        self.export_button.on_click(lambda _b: self.export_html())
+
+        self.outputs = {title: widgets.Output() for title in TABS}
+        self.compare = ComparePanel(self)  # the Compare tab: every NPU configuration at once
+        self.outputs["Compare"] = self.compare.output
+        self.fvp = FvpPanel(self)  # the FVP tab: run the report on a Corstone FVP, where one is installed
+        self.outputs["FVP"] = self.fvp.output
+        pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts"
+                 else self.compare if t == "Compare" else self.fvp if t == "FVP" else self.outputs[t]
+                 for t in TABS]
+        self.tabs = widgets.Tab(children=pages, titles=TABS)
+
+        self.accelerator.observe(self._on_accelerator, "value")
+        self.system_config.observe(self._on_system_config, "value")
+        for w in (self.model, self.memory_mode):
+            w.observe(lambda _c: self._on_selection(), "value")
+        self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
+
+        children = [
+            widgets.HBox([self.model, self.accelerator]),
+            widgets.HBox([self.system_config, self.memory_mode]),
+            widgets.HBox([*self.presets.values(), self.compile_button, self.cancel_button]),
+            widgets.HBox([self.progress, self.stage]),
+            self.status, self.tabs,
+        ]
+        if presentation:
+            children.insert(0, widgets.HTML(_PRESENTATION_CSS))
+        super().__init__(children)
+        if presentation:
+            self.add_class("labkit-presentation")
+        if self.report is None:
+            self._say("Pick a model and an NPU configuration (or a Corstone preset), then press <b>Compile</b>.")
+        if warm:
+            warm_up()  # in the background: the first Compile does not wait for the toolchain's imports
+
+    # ------------------------------------------------------------ choices
+    def selection(self) -> tuple[str, str, str, str]:
+        """(model, accelerator, system config, memory mode) as chosen now."""
+        return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value)
+
+    def apply_preset(self, name: str) -> None:
+        accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
+        self._set_accelerator(accelerator, system_config, memory_mode)
+
+    def _set_accelerator(self, accelerator, system_config=None, memory_mode=None) -> None:
+        """Set the three target dropdowns at once, offering only valid combinations."""
+        self._syncing = True
+        try:
+            family_sc, family_mm = targets.FAMILY_DEFAULTS[targets.family_of(accelerator)]
+            # Read the current choices first: new options reset a dropdown's value.
+            system_config = system_config or self.system_config.value
+            memory_mode = memory_mode or self.memory_mode.value
+            self.accelerator.value = accelerator
+            configs = targets.valid_system_configs(accelerator)
+            self.system_config.options = configs
+            self.system_config.value = _pick(system_config, family_sc, configs)
+            modes = targets.valid_memory_modes(accelerator, self.system_config.value)
+            self.memory_mode.options = modes
+            self.memory_mode.value = _pick(memory_mode, family_mm, modes)
+        finally:
+            self._syncing = False
+        self._on_selection()
+
+    def _on_accelerator(self, change) -> None:
+        """Another MAC count keeps the choices; another NPU family starts from its defaults
+        (those ExecuTorch's EthosUCompileSpec picks)."""
+        if self._syncing:
+            return
+        family = targets.family_of(change["new"])
+        if change["old"] and targets.family_of(change["old"]) == family:
+            self._set_accelerator(change["new"])
+        else:
+            self._set_accelerator(change["new"], *targets.FAMILY_DEFAULTS[family])
+
+    def _on_system_config(self, change) -> None:
+        if not self._syncing and change["new"]:
+            self._set_accelerator(self.accelerator.value, change["new"])
+
+    def _on_selection(self) -> None:
+        """Back on a configuration compiled before: show it at once (memory, then disk cache)."""
+        if self._syncing or self.busy():
+            return
+        choice = self.selection()
+        report = self.reports.get(choice) or self._disk_cached(choice)
+        if report is not None:
+            self.reports[choice] = report
+            self._show(report, "from the cache")
+        elif self.report is not None:
+            self._say(f"Showing {describe(self.report)}. Press <b>Compile</b> for "
+                      f"{_html.escape(choice[0])} on {_html.escape(' · '.join(choice[1:]))}.")
+
+    def _disk_cached(self, choice):
+        name, accelerator, system_config, memory_mode = choice
+        if name in self.user_models:
+            return None  # keying a user model means exporting it: leave that to Compile
+        try:
+            return cached(name, accelerator, system_config=system_config, memory_mode=memory_mode)
+        except Exception:  # noqa: BLE001 - a cache miss is never an error worth showing
+            return None
+
+    # ------------------------------------------------------------ compile
+    def compile(self, wait: bool = True):
+        """Compile the current choice in a background thread, as the Compile button does.
+        With ``wait`` (the default), block until it is done and return the Report (None on error)."""
+        if self.busy():
+            self._say("A compile is already running; press Cancel to stop it.")
+            return None
+        choice = self.selection()
+        self._cancel = threading.Event()
+        self._set_busy(True)
+        return self._start("labkit-compile", (choice, self._cancel), self.reports, choice, wait)
+
+    def _run(self, choice, cancel: threading.Event) -> None:
+        name, accelerator, system_config, memory_mode = choice
+        started = time.perf_counter()
+        try:
+            target = targets.resolve_target(accelerator, system_config, memory_mode)
+            self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
+            report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
+                                   name=name)
+        except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
+            self._error(one_line(e))
+        else:
+            self.reports[choice] = report
+            seconds = time.perf_counter() - started
+            self._show(report, "from the cache" if report.from_cache else f"compiled in {seconds:.1f} s")
+        finally:
+            self._set_busy(False)
+
+    def model_for(self, name: str):
+        """What labkit.compile takes for the model named ``name``: a built-in's name, or your
+        model as given to ``Lab(models=...)`` (an nn.Module with its inputs, a ModelSpec, a .pt2 path)."""
+        return self.user_models.get(name, name)
+
+    def _on_progress(self, stage: str, detail: str = "") -> None:
+        if stage in STAGES:
+            self.progress.value = STAGES.index(stage)
+        self.stage.value = f"{stage} {detail}".strip() + "…"
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.compile_button,
+                  *self.presets.values()):
+            w.disabled = busy
+        self.cancel_button.disabled = not busy
+        if busy:  # when done, _show or _error has set the bar's final colour
+            self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
+
+    # ------------------------------------------------------------ output
+    def _show(self, report, how: str) -> None:
+        """Render every tab from ``report`` (figures are built here, in this thread)."""
+        self.report = report
+        self.progress.value, self.progress.bar_style = len(STAGES), "success"
+        self.stage.value = ""
+        s = report.summary
+        warnings = "".join(f"<li>{_html.escape(w)}</li>" for w in report.warnings)
+        with self.theme():
+            pages = {
+                "Summary": [figure_bundle(plots.summary_card(report)),
+                            html_bundle(f"<ul>{warnings}</ul>" if warnings else "")],
+                "Placement": [figure_bundle(plots.placement(report)), html_bundle(tables.cpu_operators(report))],
+                "Cycles": [figure_bundle(plots.cycles(report)), figure_bundle(plots.module_treemap(report))],
+                "Memory": [figure_bundle(plots.memory(report))],
+                "Artifacts": [html_bundle(tables.artifacts(report))],
+            }
+        for title, outputs in pages.items():
+            self.outputs[title].outputs = tuple(outputs)
+        self.fvp.show(report)
+        self.export_button.disabled = False
+        self._say(f"✓ {describe(report)}: {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
+                  f"({plots.source_label(report)}) · {how}")
+
+    def theme(self):
+        """The figure theme of this Lab: presentation (larger) or normal."""
+        return theme.presentation() if self.presentation else contextlib.nullcontext()
+
+    def export_html(self, path: str | Path | None = None) -> Path | None:
+        """Write the Report on show as a standalone HTML file (default: in the current folder)."""
+        if self.report is None:
+            return None
+        from ..views.html import write_html
+
+        s = self.report.summary
+        path = Path(path or f"labkit-{s['model']}-{s['accelerator']}.html").resolve()
+        try:
+            write_html(self.report, path)
+        except OSError as e:
+            self._error(f"Could not write {path}: {e.strerror or e}")
+            return None
+        self._say(f"Saved the report as <code>{_html.escape(str(path))}</code> (opens offline in a browser).")
+        return path
+
+
+def _pick(wanted, default, options):
+    return wanted if wanted in options else default if default in options else options[0]
+

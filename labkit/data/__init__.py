@@ -1,0 +1,1 @@
+"""Package data: trained weights and the script that trains them."""

@@ -1,0 +1,70 @@
+"""Train labkit's digits_cnn and write labkit/data/digits_cnn.pt (seeded, CPU, seconds).
+
+Run:  python -m labkit.data.train_digits_cnn
+The architecture and the train/held-out split are in labkit/models/digits.py; this
+script only trains. The seed fixes the split, the initial weights and the batch
+order; the weights themselves can differ in their last bits from one CPU to
+another (float kernels differ), the model's quality does not (tests check the
+held-out accuracy).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from labkit.models import digits
+
+SEED = 0
+EPOCHS = 40
+BATCH = 32
+LR = 3e-3
+
+
+def train() -> torch.nn.Module:
+    """Train from scratch: one thread and deterministic kernels, so the result is the same run to
+    run on one machine (the process-wide torch settings are restored afterwards)."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(SEED)
+            return _train()
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train() -> torch.nn.Module:
+    x_train, y_train, x_test, y_test = digits.split()
+    model = digits.network()
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, EPOCHS)
+    g = torch.Generator().manual_seed(SEED)
+    for epoch in range(EPOCHS):
+        model.train()
+        order = torch.randperm(len(x_train), generator=g)
+        for i in range(0, len(order), BATCH):
+            idx = order[i:i + BATCH]
+            # light augmentation: shift by one pixel, so the model does not lean on exact positions
+            x = x_train[idx]
+            if epoch % 2:
+                dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
+                x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+            loss = torch.nn.functional.cross_entropy(model(x), y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+    model.eval()
+    with torch.no_grad():
+        train_acc = (model(x_train).argmax(1) == y_train).float().mean().item()
+        test_acc = (model(x_test).argmax(1) == y_test).float().mean().item()
+    print(f"train accuracy {train_acc:.4f}, held-out accuracy {test_acc:.4f}")
+    return model
+
+
+if __name__ == "__main__":
+    trained = train()
+    torch.save(trained.state_dict(), digits.WEIGHTS)
+    print(f"wrote {digits.WEIGHTS}")

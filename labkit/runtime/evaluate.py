@@ -1,0 +1,255 @@
+"""Float vs int8 on the same inputs, from three sources: ``pytorch-float`` (the
+nn.Module), ``fake-quant-int8`` (the PT2E-quantized graph with quantize/dequantize
+in float, in PyTorch: what the quantizer believes the int8 model computes) and
+``tosa-reference`` (the compiled program on the host, NPU partitions on the TOSA
+reference model). ``outputs`` gives every value; ``evaluate`` summarises: accuracy
+on labelled data and, against the float outputs, max/mean absolute error, mean
+cosine similarity and top-1 agreement."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+from ..errors import InputValueError
+from ..inputs import check_finite
+from ..toolchain.native import quiet_stdout
+from . import program as program_mod
+
+SOURCES = ("pytorch-float", "fake-quant-int8", "tosa-reference")
+RANDOM_SAMPLES = 32  # inputs evaluate() draws when a model has no evaluation data
+
+
+def _samples(data, example) -> tuple[list, Any, str]:
+    """(list of input tuples, labels or None, description) from evaluate's ``data``."""
+    import torch
+
+    if data is None:
+        g = torch.Generator().manual_seed(1234)
+        samples = [tuple(torch.rand(*t.shape, generator=g) * 2 - 1 for t in example) for _ in range(RANDOM_SAMPLES)]
+        return samples, None, f"{RANDOM_SAMPLES} seeded random inputs in [-1, 1) (the model has no evaluation data)"
+    labels = None
+    if isinstance(data, (tuple, list)) and len(data) == 2 and _looks_like_labels(data[1], data[0]):
+        data, labels = data
+        labels = torch.as_tensor(labels).reshape(-1).long()
+    if isinstance(data, torch.Tensor):
+        data = (data,)
+    if isinstance(data, tuple) and data and all(isinstance(t, torch.Tensor) for t in data):
+        n = data[0].shape[0]
+        stacked = example is None or (all(t.shape[0] == 1 for t in example) and
+                                      [tuple(t.shape[1:]) for t in data] == [tuple(e.shape[1:]) for e in example])
+        if stacked:
+            samples = [tuple(t[i:i + 1] for t in data) for i in range(n)]
+        else:
+            samples = [data]
+    elif isinstance(data, list) and data:
+        samples = [(s,) if isinstance(s, torch.Tensor) else tuple(s) for s in data]
+    else:
+        raise InputValueError("data must be (inputs, labels), inputs stacked along the first dimension, or a "
+                              "list of input tuples.")
+    for s in samples:
+        check_finite(s)
+    if labels is not None and len(labels) != len(samples):
+        raise InputValueError(f"data has {len(samples)} samples but {len(labels)} labels.")
+    return samples, labels, f"{len(samples)} samples" + (" with labels" if labels is not None else "")
+
+
+def _same_samples(a: list, b: list) -> bool:
+    import torch
+
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(torch.equal(s, t) for s, t in zip(x, y)) for x, y in zip(a, b))
+
+
+def _looks_like_labels(y, x) -> bool:
+    import torch
+
+    try:
+        y = torch.as_tensor(y)
+    except Exception:
+        return False
+    n = x.shape[0] if isinstance(x, torch.Tensor) else len(x)
+    return y.dim() == 1 and not y.is_floating_point() and len(y) == n
+
+
+def _calibration(calibration, spec, default):
+    """(calibration list or None for the model's own, number of samples)."""
+    if calibration is None:
+        return None, len(default) if default else 1
+    if isinstance(calibration, int) and not isinstance(calibration, bool):
+        if spec is None or spec.calibration_inputs is None:
+            raise InputValueError("calibration=<int> picks the first N of a built-in model's calibration "
+                                  "samples; for your own model pass calibration=[(x1,), (x2,), ...].")
+        try:
+            pool = spec.calibration_inputs(calibration)
+        except TypeError:
+            pool = spec.calibration_inputs()[:calibration]
+        if len(pool) < calibration or calibration < 1:
+            raise InputValueError(f"{spec.name} has {len(pool)} calibration samples; ask for 1 to {len(pool)}.")
+        return [tuple(s) for s in pool], calibration
+    samples = [(s,) if hasattr(s, "shape") else tuple(s) for s in calibration]
+    if not samples:
+        raise InputValueError("calibration is empty; pass at least one input tuple.")
+    for s in samples:
+        check_finite(s)
+    return samples, len(samples)
+
+
+
+def outputs(model, target="corstone-320", *, data=None, calibration=None, example_inputs=None,
+            progress: bool = False):
+    """Every output value of the model on ``data`` from the three sources, one row per (source, sample).
+
+    Columns: ``y0``, ``y1``, ... (all outputs, flattened) and ``label`` when ``data`` has labels.
+    ``attrs``: model, target, data, calibration_samples, output_scale (the int8 step of the
+    program's output), report (the compile's cache key). ``evaluate`` summarises this table.
+    """
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from ..api import compile as compile_model
+    from ..models import resolve
+    from ..targets import resolve_target
+    from ..toolchain.export import export_module
+    from ..toolchain.quantize import compile_spec, quantize
+
+    resolved = resolve_target(target)
+    m = resolve(model, example_inputs=example_inputs)
+    example, evaluation, own = m.example(), m.evaluation(), m.own_calibration()
+    if data is None and evaluation is None and example is None:
+        raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
+    samples, labels, described = _samples(evaluation if data is None else data, example)
+    example = example if example is not None else samples[0]
+    calib, n_calib = _calibration(calibration, m.spec, own)
+    if calib is not None and own is not None and _same_samples(calib, own):
+        calib = None  # the model's own calibration: the same compile as labkit.compile(name)
+    used_calibration = calib if calib is not None else (own or [example])
+
+    # The compiled program (in the worker, cached), then the same quantization here for fake-quant.
+    chosen = dataclasses.replace(m, example_inputs=example)
+    if calib is not None:
+        chosen = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib)
+    report = compile_model(chosen, resolved, progress=progress)
+    program = program_mod.load(report)
+    ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
+    fake_quant = quantize(ep, used_calibration, compile_spec(resolved))
+    module = m.float_module()
+    _check_same_quantization(fake_quant, program)
+
+    def run_all(fn):
+        with torch.no_grad():
+            rows = []
+            for s in samples:
+                out = fn(s)
+                out = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+                rows.append(torch.cat([o.detach().float().reshape(-1) for o in out]).numpy())
+            return np.stack(rows)
+
+    module.eval()
+    with quiet_stdout():
+        results = {
+            "pytorch-float": run_all(lambda s: module(*s)),
+            "fake-quant-int8": run_all(lambda s: fake_quant(*s)),
+            "tosa-reference": run_all(lambda s: program.run(tuple(s))),
+        }
+    frames = []
+    for source, values in results.items():
+        df = pd.DataFrame(values, columns=[f"y{i}" for i in range(values.shape[1])])
+        if labels is not None:
+            df.insert(0, "label", labels.numpy())
+        df.index = pd.MultiIndex.from_product([[source], range(len(df))], names=["source", "sample"])
+        frames.append(df)
+    table = pd.concat(frames)
+    first = program.plan.values[program.plan.outputs[0]].val.sizes
+    classes = int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
+    table.attrs.update({"model": m.name, "target": resolved.accelerator, "data": described, "classes": classes,
+                        "calibration_samples": n_calib, "output_scale": _output_scale(program),
+                        "report": str(report.summary.get("cache_key", ""))})
+    return table
+
+
+
+def _output_scale(program: program_mod.Program) -> float:
+    """The quantization step of the program's (first) output: the scale of the
+    dequantize that produces it, or NaN when the output is not dequantized on the CPU."""
+    target = program.plan.outputs[0]
+    for ins in program.instructions:
+        args = ins.instr_args
+        if type(args).__name__ == "KernelCall" and target in args.args[-2:]:
+            name = program.ops[args.op_index][3]
+            if "dequantize_per_tensor" in name:
+                return float(program.template[args.args[1]])
+    return float("nan")
+
+
+def _check_same_quantization(fake_quant, program: program_mod.Program) -> None:
+    """The input quantization of the fake-quant graph must be the one compiled into the
+    .pte: otherwise the two did not calibrate identically and comparing them is moot."""
+    first = None
+    for node in fake_quant.graph.nodes:
+        if node.op == "call_function" and "quantize_per_tensor" in str(node.target) \
+                and "dequantize" not in str(node.target) and node.args[0].op == "placeholder":
+            first = float(node.args[1])
+            break
+    pte_scale = None
+    for ins in program.instructions:
+        args = ins.instr_args
+        if type(args).__name__ == "KernelCall":
+            name = program.ops[args.op_index][3]
+            if "quantize_per_tensor" in name and "dequantize" not in name:
+                pte_scale = float(program.template[args.args[1]])
+                break
+    if first is not None and pte_scale is not None and abs(first - pte_scale) > 1e-6 * abs(pte_scale):
+        warnings.warn(f"the fake-quant model quantizes its input with scale {first:g} but the compiled program "
+                      f"with {pte_scale:g}: calibration differed, so fake-quant and tosa-reference are not "
+                      "the same int8 model", stacklevel=3)
+
+
+def summarize(table):
+    """evaluate()'s summary of an ``outputs`` table: one row per source."""
+    import numpy as np
+    import pandas as pd
+
+    ycols = [c for c in table.columns if str(c).startswith("y")]
+    ref = table.loc["pytorch-float", ycols].to_numpy()
+    labels = table.loc["pytorch-float", "label"].to_numpy() if "label" in table.columns else None
+    classes = int(table.attrs.get("classes", 0))  # top-1 and accuracy: a (1, classes) first output only
+    rows = []
+    for source in SOURCES:
+        y = table.loc[source, ycols].to_numpy()
+        diff = np.abs(y - ref)
+        denom = np.linalg.norm(y, axis=1) * np.linalg.norm(ref, axis=1)
+        cos = np.where(denom > 0, (y * ref).sum(axis=1) / np.where(denom > 0, denom, 1), 1.0)
+        top1 = y[:, :classes].argmax(1) if classes else None
+        row = {"source": source,
+               "accuracy": float((top1 == labels).mean()) if classes and labels is not None else float("nan"),
+               "top1_agreement": float((top1 == ref[:, :classes].argmax(1)).mean()) if classes
+               else float("nan"),
+               "max_abs_error": float(diff.max()), "mean_abs_error": float(diff.mean()),
+               "mean_cosine": float(cos.mean()), "samples": len(y)}
+        rows.append(row)
+    out = pd.DataFrame(rows).set_index("source")
+    out.attrs.update(table.attrs)
+    return out
+
+
+def evaluate(model, target="corstone-320", *, data=None, calibration=None, example_inputs=None,
+             progress: bool = False):
+    """Float vs int8: one row per source ('pytorch-float', 'fake-quant-int8', 'tosa-reference').
+
+    Columns: ``accuracy`` (when ``data`` — or the model's own evaluation data — has labels),
+    ``top1_agreement``, ``max_abs_error``, ``mean_abs_error`` and ``mean_cosine`` against the
+    float outputs, and ``samples``. ``attrs`` records the model, target, data, number of
+    calibration samples and the output's int8 step (``output_scale``).
+
+    model: a built-in name, a ModelSpec, an nn.Module (with ``example_inputs`` or ``data``)
+        or a .pt2 path. data: (inputs, labels), inputs stacked along dim 0, or a list of input
+        tuples; default: the model's evaluation data, else 32 seeded random inputs.
+    calibration: None (the model's own), an int N (the first N of a built-in model's
+        calibration samples) or a list of input tuples.
+    """
+    return summarize(outputs(model, target, data=data, calibration=calibration,
+                             example_inputs=example_inputs, progress=progress))
+

@@ -1,0 +1,344 @@
+"""The .pte interpreter: an ExecuTorch program read from its file and run on the
+host the way the runtime runs it. Memory-planned tensors are views into per-run
+arenas at their planned offsets (so the view ops ExecuTorch removed, which alias
+memory, keep working), kernels run the same operators in PyTorch (out-variant
+schemas), and each Ethos-U delegate runs its partition's TOSA graph on the TOSA
+reference model."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import InputValueError, SimulationError
+from ..toolchain import pte, vela
+from ..toolchain.native import quiet_stdout
+from ..toolchain.pte import SCALAR_TYPES, torch_dtype
+from .tensors import from_dim_order, from_dim_order_view, numel
+from .tosa import TosaPartition
+
+
+def load(report) -> "Program":
+    """The Program of a Report (or of a saved report's folder), read once and kept."""
+    from ..report import Report
+
+    if isinstance(report, (str, Path)):
+        try:
+            report = Report.load(Path(report))
+        except Exception as e:
+            raise SimulationError(f"{str(report)!r} is not a saved labkit report ({e}). Pass the Report "
+                                  "that labkit.compile() returned.") from None
+    if not isinstance(report, Report):
+        raise SimulationError(f"simulate() needs the Report labkit.compile() returned, not "
+                              f"{type(report).__name__}: report = labkit.compile(model, target); "
+                              "labkit.simulate(report, inputs).")
+    path = Path(report.artifacts.pte)
+    if not path.is_file():
+        raise SimulationError(f"The report's .pte ({path}) is missing: its cache entry was removed. "
+                              "Compile again (labkit.compile) and simulate the new report.")
+    return _load(str(path), path.stat().st_mtime_ns, tuple(report.artifacts.partitions))
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, _mtime: int, partitions: tuple) -> "Program":
+    return Program(Path(path), list(partitions))
+
+
+class Program:
+    """An ExecuTorch program read from its .pte and run on the host the way the runtime
+    runs it: memory-planned tensors are views into per-run arenas at their planned
+    offsets (so the view ops ExecuTorch removed, which alias memory, keep working),
+    kernels run the same operators in PyTorch, delegates run on the TOSA reference model."""
+
+    def __init__(self, path: Path, partitions: list):
+        program = pte.read(path).program
+        if len(program.execution_plan) != 1:
+            raise SimulationError(f"{path.name} has {len(program.execution_plan)} methods; the host runner "
+                                  "runs single-method programs (forward) only.")
+        plan = program.execution_plan[0]
+        if len(plan.chains) != 1:
+            raise SimulationError("the program has several instruction chains; the host runner runs one.")
+        self.plan = plan
+        self.instructions = plan.chains[0].instructions
+        self.constants = program.constant_buffer
+        self.ops = [_resolve_op(op.name, op.overload) for op in plan.operators]
+        self.template = [self._value(v.val) for v in plan.values]
+        self.planned = {i: v.val for i, v in enumerate(plan.values)
+                        if type(v.val).__name__ == "Tensor" and v.val.allocation_info is not None}
+        self.arena_sizes = list(plan.non_const_buffer_sizes)
+        self.delegates = _match_delegates(program, plan, partitions)
+        _check_delegate_io(plan, self.delegates)
+        self.input_specs = [(tuple(plan.values[i].val.sizes), torch_dtype(plan.values[i].val.scalar_type))
+                            for i in plan.inputs]
+
+    # -- values
+    def _value(self, val):
+        import torch
+
+        kind = type(val).__name__
+        if kind == "Tensor":
+            if val.data_buffer_idx > 0 and val.allocation_info is None:  # a constant
+                info = val.extra_tensor_info
+                if info is not None and getattr(info, "fully_qualified_name", None):
+                    raise SimulationError("the program keeps constants in an external data file; the host "
+                                          "runner reads constants inside the .pte only.")
+                storage = self.constants[val.data_buffer_idx].storage
+                flat = torch.frombuffer(bytearray(storage), dtype=torch_dtype(val.scalar_type))[:numel(val.sizes)]
+                return from_dim_order(flat, list(val.sizes), list(val.dim_order)).clone()
+            if val.data_buffer_idx > 0:
+                raise SimulationError("the program has mutable buffers with initial values (state); the host "
+                                      "runner runs stateless programs only.")
+            return None  # memory-planned or an unplanned input: filled at run time
+        if kind in ("Int", "Double", "Bool"):
+            return next(iter(dataclasses.asdict(val).values()))
+        if kind == "Null":
+            return None
+        if kind == "String":
+            return val.string_val
+        if kind in ("IntList", "TensorList", "OptionalTensorList"):
+            return _Ref(val.items)
+        if kind in ("DoubleList", "BoolList"):
+            return list(val.items)
+        raise SimulationError(f"the .pte holds a value of kind {kind}, which the host runner does not support.")
+
+    @staticmethod
+    def _get(values, i):
+        v = values[i]
+        if isinstance(v, _Ref):
+            return [values[j] if j >= 0 else None for j in v]
+        return v
+
+    def _arena_view(self, arenas, val, sizes=None):
+        import torch
+
+        sizes = list(val.sizes if sizes is None else sizes)
+        a = val.allocation_info
+        offset = a.memory_offset_low + (a.memory_offset_high << 32)
+        dtype = torch_dtype(val.scalar_type)
+        nbytes = numel(sizes) * torch.empty((), dtype=dtype).element_size()
+        flat = arenas[a.memory_id][offset:offset + nbytes].view(dtype)
+        return from_dim_order_view(flat, sizes, list(val.dim_order))
+
+    # -- running
+    def run_batch(self, inputs: tuple) -> tuple:
+        """Run ``inputs``; a leading dimension of N on a batch-1 program runs N samples and stacks the outputs."""
+        import torch
+
+        if len(inputs) != len(self.input_specs):
+            raise InputValueError(f"the compiled program takes {len(self.input_specs)} input(s) "
+                                  f"({self._describe()}), got {len(inputs)}.")
+        shapes = [tuple(t.shape) for t in inputs]
+        wanted = [s for s, _ in self.input_specs]
+        if shapes == wanted:
+            return self.run(inputs)
+        batched = all(len(s) == len(w) and w and w[0] == 1 and s[1:] == w[1:] for s, w in zip(shapes, wanted))
+        if not batched or len({s[0] for s in shapes}) != 1:
+            raise InputValueError(f"inputs of shape {', '.join(map(str, shapes))} do not match the compiled "
+                                  f"program ({self._describe()}). Pass tensors of those shapes (or N samples "
+                                  "stacked along the first dimension).")
+        with quiet_stdout():
+            runs = [self.run(tuple(t[i:i + 1] for t in inputs)) for i in range(shapes[0][0])]
+        return tuple(torch.cat(parts) for parts in zip(*runs))
+
+    def _describe(self) -> str:
+        return ", ".join(f"{'x'.join(map(str, s))} {str(d).replace('torch.', '')}" for s, d in self.input_specs)
+
+    def run(self, inputs: tuple) -> tuple:
+        import torch
+
+        values = list(self.template)
+        arenas = [torch.zeros(max(int(n), 1), dtype=torch.uint8) for n in self.arena_sizes]
+        for i, val in self.planned.items():
+            values[i] = self._arena_view(arenas, val)
+        for index, t, (shape, dtype) in zip(self.plan.inputs, inputs, self.input_specs):
+            if t.dtype != dtype:
+                raise InputValueError(f"input of dtype {t.dtype} where the compiled program takes {dtype}; "
+                                      f"convert it, e.g. x.to({dtype}).")
+            self._store(values, index, t.detach(), arenas)
+        with torch.no_grad():
+            pc = 0
+            while pc < len(self.instructions):
+                args = self.instructions[pc].instr_args
+                kind = type(args).__name__
+                pc += 1
+                if kind == "KernelCall":
+                    self._kernel(values, args.op_index, args.args, arenas)
+                elif kind == "DelegateCall":
+                    self._delegate(values, args.delegate_index, args.args, arenas)
+                elif kind == "MoveCall":
+                    self._store(values, args.move_to, values[args.move_from], arenas)
+                elif kind == "FreeCall":
+                    pass
+                elif kind == "JumpFalseCall":
+                    if not bool(self._get(values, args.cond_value_index)):
+                        pc = args.destination_instruction
+                else:
+                    raise SimulationError(f"instruction {kind} is not supported by the host runner.")
+        return tuple(values[i].clone() if hasattr(values[i], "clone") else values[i] for i in self.plan.outputs)
+
+    def _store(self, values, index, result, arenas) -> None:
+        """Write a result where the program expects it: into its planned memory if it has
+        some (so the tensors that alias that memory see it), else into the value slot."""
+        import torch
+
+        target = values[index]
+        if isinstance(target, _Ref) and isinstance(result, (list, tuple)):  # a TensorList out: each tensor
+            for j, r in zip(target, result):
+                self._store(values, j, r, arenas)
+            return
+        if index in self.planned and isinstance(result, torch.Tensor):
+            if result is target:
+                return
+            if tuple(result.shape) != tuple(target.shape):  # a dynamic shape: resize within its planned memory
+                target = values[index] = self._arena_view(arenas, self.planned[index], list(result.shape))
+            if result.untyped_storage().data_ptr() == target.untyped_storage().data_ptr():
+                result = result.clone()  # a view of planned memory: copy out before writing over it
+            target.copy_(result.to(target.dtype))
+        else:
+            values[index] = result
+
+    def _kernel(self, values, op_index, arg_ids, arenas):
+        op, schema, out_schema, name = self.ops[op_index]
+        # The instruction's arguments follow the out variant's schema, then its returns. Without
+        # that schema in Python (e.g. quantized_decomposed), the functional arguments come first.
+        if out_schema is not None:
+            listed = out_schema.arguments
+        else:
+            listed = list(schema.arguments)
+        named, outs = {}, []
+        for a, i in zip(listed, arg_ids):
+            if a.is_out:
+                outs.append(i)
+            else:
+                named[a.name] = i
+        outs += arg_ids[len(listed):]
+        kwargs = {a.name: _convert_arg(self._get(values, named[a.name]), a)
+                  for a in schema.arguments if a.name in named}
+        try:
+            result = op(**kwargs)
+        except Exception as e:
+            raise SimulationError(f"the CPU operator {name} failed in PyTorch: {type(e).__name__}: {e}") from None
+        results = result if isinstance(result, (tuple, list)) and len(schema.returns) > 1 else (result,)
+        # The out arguments and then the returns both name the results, in order.
+        done = set()
+        for k, i in enumerate(outs):
+            if i not in done:
+                self._store(values, i, results[k % len(results)], arenas)
+                done.add(i)
+
+    def _delegate(self, values, delegate_index, arg_ids, arenas):
+        tosa = self.delegates[delegate_index]
+        n_in = len(tosa.inputs)
+        ins = [values[i] for i in arg_ids[:n_in]]
+        outs = tosa.run(ins, [self.plan.values[i].val for i in arg_ids[n_in:]])
+        for i, t in zip(arg_ids[n_in:], outs):
+            self._store(values, i, t, arenas)
+
+
+class _Ref(list):
+    """A list value of the program (tensor or int list): indices of other values."""
+
+
+def _resolve_op(name: str, overload: str):
+    """(functional op, its schema, the out variant's schema or None, display name) for an
+    ExecuTorch kernel name such as ``aten::avg_pool2d.out``."""
+    import executorch.exir  # noqa: F401  (registers ExecuTorch's own ops, e.g. dim_order_ops)
+    import torch
+
+    ns, _, op_name = name.partition("::")
+    try:
+        packet = getattr(getattr(torch.ops, ns), op_name)
+    except (AttributeError, RuntimeError):
+        raise SimulationError(f"the CPU operator {name} is not available in PyTorch, so the host runner "
+                              "cannot run it.") from None
+    out_schema = None
+    try:
+        listed = getattr(packet, overload)._schema
+        if any(a.is_out for a in listed.arguments):
+            out_schema = listed
+    except AttributeError:
+        pass
+    candidates = ["default"] if overload == "out" else [overload[:-4]] if overload.endswith("_out") else []
+    for cand in [*candidates, overload, "default"]:
+        try:
+            op = getattr(packet, cand)
+        except AttributeError:
+            continue
+        if not any(a.is_out for a in op._schema.arguments):
+            return op, op._schema, out_schema, f"{name}.{overload}"
+    raise SimulationError(f"no functional PyTorch overload found for the CPU operator {name}.{overload}.")
+
+
+def _convert_arg(value, argument):
+    import torch
+
+    kind = str(argument.type)
+    if value is not None and isinstance(value, int) and not isinstance(value, bool):
+        if "ScalarType" in kind:
+            return torch_dtype(value)
+        if "MemoryFormat" in kind:
+            return [torch.contiguous_format, torch.preserve_format, torch.channels_last,
+                    torch.channels_last_3d][value]
+        if "Layout" in kind:
+            return torch.strided
+    return value
+
+
+def _match_delegates(program, plan, partitions: list) -> list:
+    """The TOSA partition of each delegate, matched by Vela's command stream, which
+    the delegate's payload embeds unchanged (so the match is exact, not by order)."""
+    graphs, streams = [], []
+    for p in partitions:
+        if p.tosa is None or not p.tosa.is_file():
+            raise SimulationError(f"the TOSA file of an NPU partition is missing ({p.tosa}). Compile again.")
+        stream = vela.read_command_stream(p.vela_dir)
+        io = {} if stream is None else {k: v for k, v in (("input", stream.input_elem_sizes),
+                                                         ("output", stream.output_elem_sizes)) if v is not None}
+        graphs.append(TosaPartition(p.tosa, io))
+        streams.append(stream.cmd_data if stream else None)
+    for delegate in plan.delegates:
+        if "EthosU" not in delegate.id:
+            raise SimulationError(f"delegate {delegate.id} is not an Ethos-U delegate; the host runner "
+                                  "simulates Ethos-U partitions only.")
+    matched = pte.delegate_partitions(program, plan, streams)
+    if None in matched:
+        raise SimulationError(f"the program has {len(plan.delegates)} NPU delegates but the report "
+                              f"lists {len(graphs)} partitions. Compile again.")
+    return [graphs[i] for i in matched]
+
+
+# The I/O the Ethos-U runtime accepts (EthosUBackend.cpp, execute()): inputs of these dtypes with
+# Vela's element size; outputs whose element size and byte count equal Vela's.
+_RUNTIME_INPUTS = {"int32": 4, "int8": 1, "uint8": 1, "int16": 2, "bool": 1}
+
+
+def _check_delegate_io(plan, delegates: list) -> None:
+    """Refuse a program the Ethos-U runtime would refuse, with the reason, instead of
+    simulating something no device can run."""
+    for ins in plan.chains[0].instructions:
+        args = ins.instr_args
+        if type(args).__name__ != "DelegateCall":
+            continue
+        part = delegates[args.delegate_index]
+        n_in = len(part.inputs)
+        where = f"NPU partition {part.path.parent.name.replace('partition_', '')} ({part.path.name})"
+        for kind, ids in (("input", args.args[:n_in]), ("output", args.args[n_in:])):
+            sizes = part.vela_io.get(kind)
+            if sizes is None:
+                continue
+            for k, (i, elem) in enumerate(zip(ids, sizes)):
+                val = plan.values[i].val
+                dtype = SCALAR_TYPES.get(val.scalar_type, str(val.scalar_type))
+                own = torch_dtype(val.scalar_type).itemsize if val.scalar_type in SCALAR_TYPES else None
+                ok = (_RUNTIME_INPUTS.get(dtype) == elem) if kind == "input" else own == elem
+                if not ok:
+                    raise SimulationError(
+                        f"this compiled program cannot run on the device: {where} {kind} {k} is a {elem}-byte "
+                        f"integer in the NPU command stream, but the program gives it a {dtype} tensor; the "
+                        "Ethos-U runtime rejects the delegate call (\"does not match its Vela descriptor\"). "
+                        "The likely cause is a known ExecuTorch lowering bug (pytorch/executorch#19364, fixed by "
+                        "#22966, not in 1.5.1): a dequantize at the partition's edge is folded into a pass-through "
+                        "op (split, view, permute) that ends the NPU partition. Change the model around that "
+                        "boundary (e.g. move the CPU-only operator so no split/view ends the partition).")
+

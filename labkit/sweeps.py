@@ -1,0 +1,99 @@
+"""Many NPU configurations at once: ``labkit.sweep``. The TOSA graph of a model is
+the same for every accelerator of one TOSA profile (U55 and U65 share one, U85
+has its own), so each profile is lowered once (or reused from the cache) and Vela
+runs per target (scheduler.py); the result is one row per configuration."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+from typing import Callable
+
+import pandas as pd
+
+from . import cache, scheduler, targets as targets_mod
+from .errors import CompileCancelled, LabkitError, TargetError
+
+COLUMNS = ["model", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode", "total_cycles",
+           "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib", "dram_kib",
+           "npu_ops", "cpu_ops", "partitions", "macs", "fits", "source", "from_cache", "cache_key", "error"]
+
+
+def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:
+    """Targets from 'all' / 'u55' / 'u65' / 'u85' / a list, times the system configs
+    and memory modes asked for (only the combinations Vela accepts)."""
+    if isinstance(targets, str) and targets.lower() in ("all", "u55", "u65", "u85"):
+        family = targets.lower()
+        accs = [a for a in targets_mod.accelerators() if family == "all" or a.startswith(f"ethos-{family}")]
+        base = [targets_mod.resolve_target(a, config_ini=config_ini) for a in accs]
+    else:
+        items = [targets] if isinstance(targets, (str, targets_mod.Target)) else list(targets)
+        base = [targets_mod.resolve_target(t, config_ini=config_ini) for t in items]
+    out = []
+    for t in base:
+        scs = [s for s in (system_configs or [t.system_config])
+               if s in targets_mod.valid_system_configs(t.accelerator, config_ini)]
+        for sc in scs:
+            modes = targets_mod.valid_memory_modes(t.accelerator, sc, config_ini)
+            for mm in (memory_modes or [t.memory_mode if sc == t.system_config else None]):
+                mm = mm or targets_mod.FAMILY_DEFAULTS[t.family][1]
+                if mm in modes:
+                    out.append(targets_mod.Target(t.accelerator, sc, mm, t.config_ini))
+    if not out:
+        raise TargetError("No valid target in this sweep: the system configs / memory modes given fit none of "
+                          "the accelerators. See `labkit targets` for what fits which NPU.")
+    return out
+
+
+def sweep(model, targets="all", *, system_configs=None, memory_modes=None, executor: cf.Executor | None = None,
+          example_inputs=None, config_ini: str | None = None, name: str | None = None,
+          progress: "bool | Callable[[int, int, str], None]" = True,
+          cancel: threading.Event | None = None) -> pd.DataFrame:
+    """Compile ``model`` for many NPU configurations; one row per target with the
+    summary columns. Each TOSA profile is lowered once (or not at all when the cache
+    holds a compile of the model for that profile); profiles run in parallel, in
+    labkit worker processes or on ``executor``. Every target's full Report is cached
+    like a single compile (``reports(df)`` loads them).
+
+    progress: True for a progress bar, False for none, or a callback(done, total, label).
+    cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
+    """
+    from .api import make_job, retarget
+
+    wanted = expand_targets(targets, system_configs, memory_modes, config_ini)
+    first = make_job(model, wanted[0], example_inputs=example_inputs, name=name)
+    jobs = [first] + [retarget(first, t) for t in wanted[1:]]
+    shown = scheduler.Progress(progress, label=f"sweep {first.model}", total=len(jobs), per_target=True)
+    outcome = scheduler.run(jobs, executor=executor, progress=shown, cancel=cancel)
+    if cancel is not None and cancel.is_set():
+        raise CompileCancelled(f"Sweep cancelled after {len(outcome.reports)} of {len(jobs)} configurations; those "
+                               "are cached, so running it again continues from there.")
+    return _table(jobs, outcome)
+
+
+def _table(jobs, outcome) -> pd.DataFrame:
+    rows = []
+    for job in jobs:
+        t = job.target
+        error = outcome.errors.get(job.key)
+        if error is not None and not isinstance(error, LabkitError):
+            error = f"{type(error).__name__}: {error}"
+        row = {"model": job.model, "accelerator": t.accelerator, "family": t.family, "macs_per_cycle": t.macs,
+               "system_config": t.system_config, "memory_mode": t.memory_mode, "cache_key": job.key,
+               "sram_need_kib": float("nan"), "error": str(error or "")}
+        report = outcome.reports.get(job.key)
+        if report is not None:
+            row.update({c: report.summary[c] for c in COLUMNS if c in report.summary.index and c not in row})
+            row["from_cache"] = report.from_cache
+            row["fits"] = report.fits  # False: needs more SRAM than the memory mode gives
+            # What the configuration needs in SRAM: Vela's SRAM use, plus the weights when the
+            # memory mode keeps them in SRAM (Vela books them as on-chip flash there).
+            row["sram_need_kib"] = report.summary["sram_kib"] + (report.summary["flash_kib"]
+                                                                  if t.weights_in_sram else 0.0)
+        rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+
+
+def reports(df: pd.DataFrame) -> list:
+    """The full Report of every row of a sweep (from the cache)."""
+    return [cache.lookup(k) if isinstance(k, str) else None for k in df["cache_key"]]

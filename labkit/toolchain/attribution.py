@@ -1,0 +1,101 @@
+"""Join Vela's per-layer cycles back to the PyTorch operators and nn.Modules.
+
+The chain, per NPU partition (each key confirmed in the installed sources):
+  Vela out_debug.xml  perf.source_id -> source.id ; source.ext_key = index of
+                      the operator in the TOSA flatbuffer Vela read
+  TOSA flatbuffer     operator[ext_key] -> its output tensor name
+  debug.json          (ExecuTorch DebugMode.JSON) aten_info.node_name is that
+                      name; torch_info.node_trace lists (name, graph_id) of
+                      every FX node it came from, nearest first
+  operators table     each node the partitioner saw keeps the same
+                      (name, graph_id) pairs in its ``from_node`` provenance
+A Vela layer whose chain breaks is backend work and gets its own row.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import debug, tosa, vela
+
+COST_COLUMNS = ["cycles", "npu_cycles", "macs", "sram_ac", "dram_ac", "flash_ac"]
+# Vela debug-db access-cycle columns by memory, folded into labkit's three.
+_ACCESS = {"sram_ac": ["Sram_ac"], "dram_ac": ["Dram_ac"], "flash_ac": ["OnChipFlash_ac", "OffChipFlash_ac"]}
+
+
+def partition_layers(partition, row_by_origin: dict) -> pd.DataFrame:
+    """Vela's layers of one Partition, each with the operators-table row it belongs to (or -1)."""
+    db = vela.read_debug_db(partition.vela_dir)
+    perf = db.get("perf")
+    if perf is None or perf.empty:
+        return pd.DataFrame()
+    ext_key = db["source"].set_index("id")["ext_key"]
+    graph = tosa.read(partition.tosa) if partition.tosa else None
+    outputs = graph.output_names if graph else ()
+    op_types = graph.op_types if graph else ()
+    traces = debug.read_traces(partition.debug_json)
+
+    rows = []
+    for _, layer in perf.iterrows():
+        index = ext_key.get(layer["source_id"], -1)
+        tosa_name = outputs[index] if 0 <= index < len(outputs) else ""
+        row = -1
+        for pair in traces.get(tosa_name, []):
+            if pair in row_by_origin:
+                row = row_by_origin[pair]
+                break
+        rows.append({
+            "partition": partition.index, "vela_op": layer["operator"], "tensor": layer["name"],
+            "tosa_op": f"tosa.{op_types[index]}" if 0 <= index < len(op_types) else "",
+            "row": row, "staging_bytes": layer["staging_usage"],
+            "cycles": layer["op_cycles"], "npu_cycles": layer["npu_cycles"], "macs": layer["mac_count"],
+            **{col: sum(layer.get(c, 0) for c in cs) for col, cs in _ACCESS.items()},
+        })
+    return pd.DataFrame(rows)
+
+
+def attribute(operators: pd.DataFrame, origins: list[list[tuple]], partitions: list,
+              macs_per_cycle: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add cost columns to ``operators`` (plus backend rows) and return (operators, joined layers)."""
+    row_by_origin = {}
+    for i, chain in enumerate(origins):
+        if chain:
+            row_by_origin.setdefault(tuple(chain[0]), i)
+    frames = [partition_layers(p, row_by_origin) for p in partitions]
+    layers = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
+        not f.empty for f in frames) else pd.DataFrame(columns=["partition", "row", *COST_COLUMNS])
+
+    ops = operators.copy()
+    ops["origin"] = "model"
+    npu = ops["placement"] == "NPU"
+    for col in COST_COLUMNS:
+        ops[col] = 0.0
+        ops.loc[~npu, col] = float("nan")  # CPU work is not estimated by Vela
+    attributed = layers[layers["row"] >= 0]
+    sums = attributed.groupby("row")[COST_COLUMNS].sum()
+    for col in COST_COLUMNS:
+        ops.loc[sums.index, col] = sums[col].astype(float)
+
+    # Backend work with no PyTorch origin: its own row, placed after the operator
+    # Vela scheduled just before it.
+    after: dict[int, list[dict]] = {}
+    previous = -1
+    for _, layer in layers.iterrows():
+        if layer["row"] >= 0:
+            previous = layer["row"]
+        else:
+            after.setdefault(previous, []).append({
+                "node": layer["tensor"], "op": layer["tosa_op"] or layer["vela_op"], "module": "",
+                "module_type": "", "source": "", "placement": "NPU", "partition": layer["partition"],
+                "reason": "", "origin": "backend", **{c: float(layer[c]) for c in COST_COLUMNS}})
+    pieces = list(after.get(-1, []))
+    for j, record in enumerate(ops.to_dict("records")):
+        pieces.append(record)
+        pieces.extend(after.get(j, []))
+    result = pd.DataFrame(pieces, columns=list(ops.columns))
+    result["partition"] = result["partition"].astype("Int64")
+    result["util_pct"] = 100.0 * result["macs"] / (result["cycles"] * macs_per_cycle)
+    result.loc[result["cycles"].fillna(0) == 0, "util_pct"] = float("nan")
+    layers["node"] = [ops.at[r, "node"] if r >= 0 else "" for r in layers["row"]]
+    layers["module"] = [ops.at[r, "module"] if r >= 0 else "" for r in layers["row"]]
+    return result, layers.drop(columns="row")

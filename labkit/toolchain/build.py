@@ -1,0 +1,201 @@
+"""Build a Report from what one compile wrote: the partitioner's operator rows,
+each NPU partition's Vela output joined back to them (attribution.py), Vela's
+summaries and ExecuTorch's delegation table."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..report import Artifacts, Partition, Report, tool_versions
+from . import attribution, vela
+
+SOURCE = "vela-estimate"
+
+_SKIP_FRAMES = ("/torch/", "/torchao/", "/executorch/backends/", "/executorch/exir/", "<")
+
+
+def source_line(stack_trace: str | None) -> str:
+    """file:line of the innermost frame of user code in a node's stack trace."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', stack_trace or "")
+    user = [f for f in frames if not any(s in f[0] for s in _SKIP_FRAMES)]
+    if not user:
+        return ""
+    path, line = user[-1]
+    return f"{path}:{line}"
+
+
+def module_path(nn_module_stack: dict | None) -> tuple[str, str]:
+    """('features.3.conv.1', 'Conv2dNormActivation') from a node's nn_module_stack."""
+    if not nn_module_stack:
+        return "", ""
+    path, cls = list(nn_module_stack.values())[-1]
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path)
+    path = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+    cls_name = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
+    return path, cls_name.rsplit(".", 1)[-1]
+
+
+def op_name(target) -> str:
+    """'aten.convolution', 'quantized_decomposed.quantize_per_tensor', 'getitem'."""
+    name = getattr(target, "__name__", None) or str(target)
+    return re.sub(r"\.default$", "", name)
+
+
+def _cpu_reason(node, reasons: dict) -> str:
+    if node.name in reasons:
+        return reasons[node.name]
+    target = op_name(node.target)
+    args = [a for a in node.args if hasattr(a, "op")]
+    if "quantize_per_tensor" in target and args and args[0].op == "placeholder":
+        return "graph input quantization: the float input is quantized to int8 on the CPU"
+    if "dequantize" in target and all(u.op == "output" for u in node.users):
+        return "graph output dequantization: the int8 result is converted back to float on the CPU"
+    if "quantize" in target:
+        ends = _past_qdq(node)
+        if any(n.meta.get("delegation_tag") for n in ends):
+            return "quantize/dequantize at an NPU partition boundary (runs on the CPU)"
+        ops = sorted({op_name(n.target) for n in ends if n.op == "call_function"})
+        return (f"quantize/dequantize between CPU operators ({', '.join(ops)}): runs on the CPU with them" if ops
+                else "quantize/dequantize on the CPU (no NPU operator next to it)")
+    return "not claimed by the Ethos-U partitioner (no reason reported)"
+
+
+def _past_qdq(node) -> list:
+    """The nearest nodes on either side of a chain of quantize/dequantize nodes."""
+    seen, ends = {node}, []
+    stack = [a for a in node.args if hasattr(a, "op")] + list(node.users)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.op == "call_function" and "quantize" in str(n.target):
+            stack += [a for a in n.args if hasattr(a, "op")] + list(n.users)
+        else:
+            ends.append(n)
+    return ends
+
+
+def operator_rows(graph_module, reasons: dict) -> list[dict]:
+    """One row per operator node of the graph the partitioner tagged."""
+    nodes = [n for n in graph_module.graph.nodes if n.op == "call_function"]
+    modules = {n: module_path(n.meta.get("nn_module_stack")) for n in nodes}
+    rows = []
+    for node in nodes:
+        module, module_type = modules[node]
+        if not module and "quantize" in str(node.target):
+            # Q/DQ nodes carry only the root's module stack: show the module they
+            # quantize for (a quantize's producer, a dequantize's consumer).
+            neighbours = [a for a in node.args[:1] if a in modules] if "dequantize" not in str(node.target) \
+                else [u for u in node.users if u in modules]
+            module = next((modules[n][0] for n in neighbours if modules[n][0]), "")
+        tag = node.meta.get("delegation_tag")
+        shape, dtype = _shape_and_dtype(node.meta.get("val"))
+        rows.append({
+            "node": node.name, "op": op_name(node.target), "module": module, "module_type": module_type,
+            "source": source_line(node.meta.get("stack_trace")),
+            "shape": shape, "dtype": dtype,
+            "placement": "NPU" if tag else "CPU", "tag": tag or "",
+            "reason": "" if tag else _cpu_reason(node, reasons),
+            "origins": node_origins(node.meta.get("from_node")),
+        })
+    return rows
+
+
+def _shape_and_dtype(val) -> tuple[str, str]:
+    """'8x16x16', 'int8'; an operator with several outputs (sort: values, indices)
+    lists each: '8x16x16, 8x16x16', 'int8, int64'."""
+    tensors = [v for v in (val if isinstance(val, (tuple, list)) else [val]) if hasattr(v, "shape")]
+    return (", ".join("x".join(map(str, t.shape)) for t in tensors),
+            ", ".join(str(t.dtype).replace("torch.", "") for t in tensors))
+
+
+def node_origins(from_node) -> list[tuple[str, int]]:
+    """(name, graph_id) of every ancestor in a node's provenance, nearest first.
+    The same pairs appear in ExecuTorch's debug.json node_trace, which is how a
+    TOSA operator is joined back to the graph the partitioner saw."""
+    out, stack = [], list(reversed(from_node or []))
+    while stack:
+        src = stack.pop()
+        out.append((src.name, src.graph_id))
+        stack.extend(reversed(getattr(src, "from_node", []) or []))
+    return out
+
+
+_ADDRESS_SPACE_KIB = 4 * 2**20
+
+_SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partitions
+    "npu_cycles": ["cycles_npu"],
+    "total_cycles": ["cycles_total"],
+    "sram_access_cycles": ["cycles_sram_access"],
+    "dram_access_cycles": ["cycles_dram_access"],
+    "flash_access_cycles": ["cycles_on_chip_flash_access", "cycles_off_chip_flash_access"],
+    "macs": ["nn_macs"],
+    "sram_kib": ["sram_memory_used"],
+    "dram_kib": ["dram_memory_used"],
+    "flash_kib": ["on_chip_flash_memory_used", "off_chip_flash_memory_used"],
+}
+
+
+def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegation: pd.DataFrame) -> Report:
+    # The partitioner's rows as they were: what a later compile for another target of
+    # this TOSA profile reuses instead of lowering again (lower.run_group).
+    rows_file = pte.parent / "operator_rows.json"
+    rows_file.write_text(json.dumps(rows))
+    tag_to_partition = {p.tag: p.index for p in partitions}
+    origins = [r.pop("origins") for r in rows]
+    operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
+                                            "placement", "tag", "reason"])
+    operators.insert(8, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
+    operators = operators.drop(columns="tag")
+    operators, joined = attribution.attribute(operators, origins, partitions, job.target.macs)
+
+    vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
+    layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in partitions]
+    layers = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame()
+    if len(joined) and len(layers) == len(joined):  # the per-layer CSV and the debug db list the same layers
+        layers = pd.concat([layers, joined[["tosa_op", "node", "module"]]], axis=1)
+
+    t = job.target
+    summary = {"model": job.model, "accelerator": t.accelerator, "system_config": t.system_config,
+               "memory_mode": t.memory_mode, "preset": t.preset or "", "clock_hz": t.clock_hz}
+    for field, columns in _SUM_FIELDS.items():
+        summary[field] = sum(float(s[c]) for s in vela_summaries for c in columns) if vela_summaries else 0.0
+    for field in ("npu_cycles", "total_cycles", "sram_access_cycles", "dram_access_cycles",
+                  "flash_access_cycles", "macs"):
+        summary[field] = int(summary[field])
+    seconds = sum(float(s["inference_time"]) for s in vela_summaries)
+    summary["inference_ms"] = seconds * 1e3
+    summary["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
+    # Vela's arena_cache_size (KiB in its CSV) is the SRAM the memory mode gives it;
+    # 4 GiB and up is the NPU's address space, i.e. no size configured.
+    limits = [float(s["arena_cache_size"]) for s in vela_summaries]
+    summary["sram_limit_kib"] = min(limits) if limits and min(limits) < _ADDRESS_SPACE_KIB else float("nan")
+    model_ops = operators[operators["origin"] == "model"]
+    summary["npu_ops"] = int((model_ops["placement"] == "NPU").sum())
+    summary["cpu_ops"] = int((model_ops["placement"] == "CPU").sum())
+    summary["partitions"] = len(partitions)
+    summary["pte_bytes"] = pte.stat().st_size
+    summary["weights"] = job.weights
+    summary["source"] = SOURCE
+    summary.update(tool_versions())
+    summary["cache_key"] = job.key
+
+    warnings = []
+    if job.weights == "random":
+        warnings.append("built with random weights: Vela's weight compression, and so its cycle estimate, "
+                        "depends on the weight values; trained weights can give different figures")
+    if not partitions:
+        warnings.append("no operator runs on the NPU: every figure from Vela is zero")
+    if summary["sram_kib"] > summary["sram_limit_kib"]:
+        warnings.append(f"the model needs {summary['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "
+                        f"gives Vela {summary['sram_limit_kib']:.0f} KiB: it does not fit; pick a memory mode "
+                        "with more SRAM or a smaller model")
+    artifacts = Artifacts(pte=pte, log=pte.parent.parent / "compile.log", operator_rows=rows_file,
+                          partitions=tuple(partitions))
+    return Report(pd.Series(summary), operators, layers, delegation, artifacts, warnings, target=t)

@@ -1,0 +1,167 @@
+"""torch.export: check the example inputs, export a module, read and write .pt2."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+from pathlib import Path
+
+from ..errors import ExampleInputError, ExportError, InvalidModelError
+from .job import CompileJob
+
+
+def check_inputs(module, example_inputs) -> tuple:
+    """Validate example inputs by running the float model once in plain PyTorch."""
+    import torch
+
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidModelError(
+            f"Expected a torch.nn.Module, got {type(module).__name__}. Pass an nn.Module instance "
+            "(not its class), a built-in model name, or the path of a .pt2 file."
+        )
+    if example_inputs is None:
+        raise ExampleInputError(
+            f"{type(module).__name__} needs example inputs. Pass example_inputs=(tensor, ...) "
+            "with the shapes forward() expects, e.g. example_inputs=(torch.randn(1, 3, 32, 32),)."
+        )
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    example_inputs = tuple(example_inputs)
+    if not example_inputs or not all(isinstance(t, torch.Tensor) for t in example_inputs):
+        raise ExampleInputError(
+            "example_inputs must be a tensor or a tuple of tensors, got "
+            f"({', '.join(type(t).__name__ for t in example_inputs)}). Pass e.g. (torch.randn(1, 3, 32, 32),)."
+        )
+    described = ", ".join(f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}" for t in example_inputs)
+    try:
+        with torch.no_grad(), _in_eval_mode(module):
+            module(*example_inputs)
+    except Exception as e:
+        raise ExampleInputError(
+            f"{type(module).__name__}.forward() failed on the example inputs [{described}]: "
+            f"{type(e).__name__}: {first_line(e)}. Pass example inputs of the shape and dtype "
+            "forward() expects, and check that the model runs in plain PyTorch."
+        ) from None
+    return example_inputs
+
+
+def export_module(module, example_inputs):
+    """torch.export with a labkit error that names the construct export rejected."""
+    import torch
+
+    example_inputs = check_inputs(module, example_inputs)
+    try:
+        with _in_eval_mode(module), _quiet_export():
+            return torch.export.export(module, example_inputs)
+    except Exception as e:
+        text = str(e)
+        hint = "Make forward() traceable by torch.export (see the torch.export programming model)."
+        if re.search(r"data.dependent|GuardOnDataDependent|Could not guard on data-dependent", text):
+            hint = ("forward() has data-dependent control flow (an `if`/loop on a tensor's value). Rewrite it "
+                    "with torch.where or torch.cond, or move the decision out of the model.")
+        where = _user_frame(text)
+        raise ExportError(
+            f"torch.export cannot export {type(module).__name__}: {first_line(e)}"
+            f"{f' (at {where})' if where else ''}. {hint}"
+        ) from None
+
+
+@contextlib.contextmanager
+def _quiet_export():
+    """torch.export prints graphs and a warning of its own when it fails on a model;
+    labkit's one-line ExportError says what matters, so keep that noise off stderr."""
+    logger = logging.getLogger("torch.fx.experimental.symbolic_shapes")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _in_eval_mode(module):
+    """Inference mode (dropout off, batch-norm statistics frozen) for the export,
+    then the user's module back in the mode it was in."""
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes.items():
+            m.train(training)
+
+
+def exported_bytes(ep) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    torch.export.save(ep, buf)
+    return buf.getvalue()
+
+
+def load_pt2(path: str | os.PathLike):
+    """Load a torch.export .pt2 file with a clear error for anything else."""
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidModelError(f"Model file {str(p)!r} does not exist. Pass the path of a .pt2 file "
+                                "written by torch.export.save(), or a built-in model name.")
+    try:
+        return torch.export.load(str(p))
+    except Exception as e:
+        raise InvalidModelError(
+            f"{str(p)!r} is not a torch.export file ({type(e).__name__}: {first_line(e)}). "
+            "Write it with torch.export.save(torch.export.export(model, example_inputs), path)."
+        ) from None
+
+
+def pt2_example_inputs(ep) -> tuple:
+    """Example inputs stored in a .pt2, or seeded random ones of the placeholders' shapes."""
+    import torch
+
+    stored = getattr(ep, "example_inputs", None)
+    if stored:
+        args, _kwargs = stored
+        if args and all(isinstance(a, torch.Tensor) for a in args):
+            return tuple(args)
+    g = torch.Generator().manual_seed(0)
+    shapes = [spec.arg.name for spec in ep.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
+    nodes = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    return tuple(torch.rand(*nodes[s].meta["val"].shape, generator=g) * 2 - 1 for s in shapes)
+
+
+
+def model_inputs(job: CompileJob):
+    """(exported program, example inputs, calibration samples) of a job."""
+    import torch
+
+    from .. import models
+
+    if job.registry_name is not None:
+        spec = models.get(job.registry_name)
+        example = spec.example_inputs()
+        calibration = spec.calibration_inputs() if spec.calibration_inputs else [example]
+        return export_module(spec.factory(), example), example, calibration
+    example = tuple(job.example_inputs)
+    return torch.export.load(io.BytesIO(job.exported)), example, job.calibration_inputs or [example]
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of an exception's message (toolchain errors run to pages)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+def _user_frame(text: str) -> str | None:
+    """The last 'File "x.py", line N' in an error text that is not torch's own code."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', text)
+    frames = [f for f in frames if "/torch/" not in f[0] and "/torchao/" not in f[0]]
+    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+
+

@@ -1,0 +1,271 @@
+"""Lowering: PT2E-quantize, partition and lower to TOSA, Vela per NPU partition,
+the .pte, then the Report. The one place that calls ExecuTorch's lowering and
+Vela; runs in the worker process (or in-process for debugging)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import CompileError, LabkitError, VelaError
+from ..report import Partition, Report
+from . import build, pte as pte_file, vela
+from .export import first_line, model_inputs
+from .job import CompileJob
+from .native import tool_output_to
+from .quantize import compile_spec, quantize
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class LoweredPartition:
+    """A partition as one compile produced it: its files, and what its Ethos-U
+    delegate holds for this target (Vela's output and the compile specs)."""
+
+    partition: Partition
+    processed: bytes
+    compile_specs: list
+
+
+@dataclass(frozen=True)
+class Lowering:
+    """What every target of a TOSA profile shares: the .pte of the first target and
+    its partitions, the partitioner's operator rows and ExecuTorch's delegation table."""
+
+    pte: Path
+    partitions: list[Partition]
+    rows: list[dict]
+    delegation: object  # pandas DataFrame
+    lowered_with: str  # the accelerator it was lowered for
+
+
+def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
+              capture_fds: bool = False, donor: Path | None = None) -> None:
+    """Compile one model for several targets that share a TOSA profile; each out_dir
+    gets a complete Report. The first target is exported, quantized and lowered to
+    TOSA (the expensive part); the others reuse that lowering: Vela on each
+    partition's TOSA, then the first .pte with its delegates' Vela output swapped.
+    With ``donor`` (the Report folder of an earlier compile of the same model and
+    profile) every target reuses the donor's lowering and nothing is lowered.
+    ``progress(stage, detail)`` sees each stage, then ("saved", target label) per target.
+    ``capture_fds`` also redirects file descriptors 1 and 2 (native tool output);
+    the worker process does, in-process mode leaves the caller's descriptors alone."""
+    progress = progress or (lambda stage, detail="": None)
+    if len({j.target.tosa_profile for j in jobs}) != 1:
+        raise ValueError("run_group needs targets of one TOSA profile")
+    out_dirs = [Path(d) for d in out_dirs]
+    for d in out_dirs:
+        d.mkdir(parents=True)
+        (d / "artifacts").mkdir()
+    source = _load_lowering(Path(donor)) if donor else None
+    for job, out_dir in zip(jobs, out_dirs):
+        started, timings = time.perf_counter(), {}
+        clock = _Stopwatch(timings, progress)
+        work = out_dir / "artifacts"
+        with tool_output_to(out_dir / "compile.log", capture_fds):
+            if source is None:
+                edge, lowered, rows, delegation = _lower(job, work, clock)
+                with clock("serialize"), _as(CompileError, "serializing the .pte"):
+                    pte = work / "model.pte"
+                    pte.write_bytes(edge.to_executorch().buffer)
+                lowered_with = ""
+            else:
+                lowered = _vela_again(source.partitions, job, work, clock)
+                with clock("serialize"), _as(CompileError, "writing the .pte"):
+                    streams = [_command_stream(p) for p in source.partitions]
+                    pte = pte_file.retarget(source.pte, streams, [(p.processed, p.compile_specs) for p in lowered],
+                                            work / "model.pte")
+                rows, delegation, lowered_with = source.rows, source.delegation, source.lowered_with
+            report = build.build(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
+        report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
+        report.summary["lowered_with"] = lowered_with
+        for stage, seconds in timings.items():
+            report.summary[f"{stage}_seconds"] = round(seconds, 3)
+        report.save(out_dir)
+        progress("saved", job.target.label)
+        if source is None:
+            source = Lowering(pte, [p.partition for p in lowered], rows, delegation, job.target.accelerator)
+
+
+def _command_stream(partition: Partition) -> bytes | None:
+    stream = vela.read_command_stream(partition.vela_dir)
+    return stream.cmd_data if stream else None
+
+
+def _load_lowering(donor: Path) -> Lowering:
+    """What run_group reuses from a saved Report."""
+    report = Report.load(donor)
+    a = report.artifacts
+    return Lowering(a.pte, list(a.partitions), json.loads(Path(a.operator_rows).read_text()), report.delegation,
+                    report.summary.get("lowered_with") or report.summary["accelerator"])
+
+
+def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
+    """(the lowered edge program, its LoweredPartitions, operator rows, delegation table)."""
+    import torch
+    from executorch.exir import to_edge_transform_and_lower
+
+    with clock("export"):
+        ep, example, calibration = model_inputs(job)
+    spec = compile_spec(job.target, work)
+    with clock("quantize"), _as(CompileError, "PT2E quantization"):
+        converted = quantize(ep, calibration, spec)
+    with clock("lower"), _as(CompileError, "lowering to TOSA"):
+        quantized_ep = torch.export.export(converted, example)
+        partitioner = _recording_partitioner(spec)
+        with _vela_per_partition(work, clock) as partitions:
+            edge = to_edge_transform_and_lower(quantized_ep, partitioner=[partitioner])
+        from executorch.devtools.backend_debug import get_delegation_info
+
+        delegation = get_delegation_info(edge.exported_program().graph_module)
+    return edge, partitions, partitioner.operator_rows, delegation.get_operator_delegation_dataframe()
+
+
+def _vela_again(lowered: list[Partition], job: CompileJob, work: Path, clock: "_Stopwatch") -> list[LoweredPartition]:
+    """Vela for another target on the TOSA each partition was already lowered to."""
+    from executorch.backends.arm.ethosu.backend import EthosUBackend
+
+    partitions = []
+    for p in lowered:
+        dest = work / f"partition_{p.index}"
+        dest.mkdir()
+        for name in ("debug.json", p.tosa.name if p.tosa else None):
+            if name and (p.folder / name).exists():
+                shutil.copy2(p.folder / name, dest / name)
+        spec = compile_spec(job.target, dest)
+        specs = spec._to_list()  # before Vela: the backend appends its output paths to the flags
+        with clock("vela", f"partition {p.index + 1}"):
+            try:
+                result = EthosUBackend._compile_tosa_flatbuffer((p.folder / "out.tosa").read_bytes(), spec)
+            except SystemExit as e:
+                raise VelaError(f"Vela exited with status {e.code} on NPU partition {p.index + 1}.") from None
+            except Exception as e:
+                raise VelaError(_vela_message(e, p.index)) from e
+        moved = Partition(p.index, p.tag, dest, dest / p.tosa.name if p.tosa else None)
+        partitions.append(LoweredPartition(moved, result.processed_bytes, specs))
+    return partitions
+
+
+class _Stopwatch:
+    """Times named stages and reports them to the progress callback."""
+
+    def __init__(self, timings: dict, progress: Progress):
+        self.timings, self.progress = timings, progress
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str, detail: str = ""):
+        self.progress(stage, detail)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def _as(error_cls, what: str):
+    """Re-raise a toolchain failure as one labkit error (labkit errors pass through)."""
+    try:
+        yield
+    except LabkitError:
+        raise
+    except Exception as e:
+        raise error_cls(
+            f"ExecuTorch failed while {what}: {type(e).__name__}: {first_line(e)}. "
+            "The full log is in the compile.log next to the report; re-run with in_process=True to debug."
+        ) from e
+
+
+def _recording_partitioner(spec):
+    """An EthosUPartitioner that keeps, per node, its placement and the rejection reason."""
+    from executorch.backends.arm.ethosu import EthosUPartitioner
+    from executorch.backends.arm.tosa import partitioner as tosa_partitioner
+
+    class RecordingPartitioner(EthosUPartitioner):
+        operator_rows: list = []
+
+        def partition(self, exported_program):
+            reporters = []
+            base = tosa_partitioner.WhyNoPartitionReporter
+
+            class KeptReporter(base):
+                def __init__(self):
+                    super().__init__()
+                    reporters.append(self)
+
+            tosa_partitioner.WhyNoPartitionReporter = KeptReporter
+            try:
+                result = super().partition(exported_program)
+            finally:
+                tosa_partitioner.WhyNoPartitionReporter = base
+            reasons = {}
+            for r in reporters:
+                for node, reason in r._rejected_nodes.items():
+                    reasons.setdefault(node.name, reason)
+            self.operator_rows = build.operator_rows(result.tagged_exported_program.graph_module, reasons)
+            return result
+
+    return RecordingPartitioner(spec)
+
+
+@contextlib.contextmanager
+def _vela_per_partition(work: Path, clock: _Stopwatch):
+    """Give each NPU partition its own folder: every partition's TOSA and Vela run
+    write the same file names into the intermediates folder, so move them away
+    right after each Vela run."""
+    from executorch.backends.arm.ethosu.backend import EthosUBackend
+
+    original = EthosUBackend.__dict__["_compile_tosa_flatbuffer"]
+    partitions: list[LoweredPartition] = []
+
+    def compile_and_keep(tosa_flatbuffer, spec):
+        index = len(partitions)
+        with clock("vela", f"partition {index + 1}"):
+            try:
+                result = original.__func__(tosa_flatbuffer, spec)
+            except SystemExit as e:
+                raise VelaError(f"Vela exited with status {e.code} on NPU partition {index + 1}; "
+                                "see compile.log for its message.") from None
+            except Exception as e:
+                raise VelaError(_vela_message(e, index)) from e
+        dest = work / f"partition_{index}"
+        dest.mkdir()
+        for item in list(work.iterdir()):
+            if not item.name.startswith("partition_") and item.name != "model.pte":
+                shutil.move(str(item), dest / item.name)
+        tosa_dump = next(iter(sorted(dest.glob("output_tag*.tosa"))), None)
+        tag = re.search(r"output_(tag\d+)_", tosa_dump.name).group(1) if tosa_dump else None
+        partitions.append(LoweredPartition(Partition(index, tag, dest, tosa_dump), result.processed_bytes,
+                                           spec._to_list()))
+        return result
+
+    EthosUBackend._compile_tosa_flatbuffer = staticmethod(compile_and_keep)
+    try:
+        yield partitions
+    finally:
+        EthosUBackend._compile_tosa_flatbuffer = original
+
+
+def _vela_message(e: Exception, index: int) -> str:
+    text = first_line(e)
+    hint = "Try another memory mode or a larger NPU configuration."
+    if re.search(r"(?i)out of (memory|space)|does not fit|exceeds|too large|allocation", text):
+        hint = ("The model does not fit the memory this memory mode provides: pick a memory mode with more "
+                "SRAM (e.g. Dedicated_Sram or Sram_Only on a system with DRAM) or a smaller model.")
+    return f"Vela failed on NPU partition {index + 1}: {type(e).__name__}: {text}. {hint}"
+
+
+def warm_up() -> None:
+    """Import the heavy toolchain modules (what the first compile would otherwise wait for)."""
+    import executorch.backends.arm.ethosu  # noqa: F401
+    import executorch.backends.arm.quantizer  # noqa: F401
+    import executorch.exir  # noqa: F401
+    import torchao.quantization.pt2e.quantize_pt2e  # noqa: F401

@@ -1,0 +1,40 @@
+"""PT2E quantization with the Ethos-U quantizer, and the one EthosUCompileSpec
+builder (lowering, Vela and fake-quant evaluation all start from it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..targets import Target
+
+VELA_FLAGS = ["--verbose-performance", "--enable-debug-db", "--verbose-cycle-estimate"]
+
+
+def compile_spec(target: Target, work: Path | None = None):
+    """ExecuTorch's EthosUCompileSpec for ``target``, with the Vela flags labkit reads the
+    per-layer and debug-database outputs of; with ``work``, every intermediate (TOSA,
+    Vela's output, ExecuTorch's debug JSON) is written there."""
+    from executorch.backends.arm.ethosu import EthosUCompileSpec
+
+    spec = EthosUCompileSpec(target.accelerator, system_config=target.system_config,
+                             memory_mode=target.memory_mode, extra_flags=list(VELA_FLAGS),
+                             config_ini=target.vela_ini_argument())
+    if work is not None:
+        spec = spec.dump_intermediate_artifacts_to(str(work)).dump_debug_info(EthosUCompileSpec.DebugMode.JSON)
+    return spec
+
+
+def quantize(ep, calibration, spec):
+    """PT2E int8 quantization with the Ethos-U quantizer (symmetric, as ExecuTorch's
+    examples). Run in PyTorch, the result gives the 'fake-quant-int8' outputs."""
+    import torch
+    from executorch.backends.arm.quantizer import EthosUQuantizer, get_symmetric_quantization_config
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = EthosUQuantizer(spec)
+    quantizer.set_global(get_symmetric_quantization_config())
+    prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
+    with torch.no_grad():
+        for sample in calibration:
+            prepared(*sample)
+    return convert_pt2e(prepared)

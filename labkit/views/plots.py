@@ -1,0 +1,298 @@
+"""Plotly figures of a Report: one function per figure, Report in, go.Figure out.
+
+Every figure names its target (accelerator · system config · memory mode) and
+the source of its numbers in the title, and uses the theme (theme.py): the same
+NPU / CPU colours, transparent background, one template and its presentation
+variant. Plotly is imported here only; ``import labkit`` does not import it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
+                    SOURCE_LABELS, empty, note, px, style)
+
+__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "source_label",
+           "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR", "FONT_COLOR",
+           "GRID_COLOR", "PLOTLY_CONFIG", "SOURCE_LABELS"]
+
+
+# ------------------------------------------------------------------ labels
+
+def source_label(report) -> str:
+    """'Vela estimate' for a report whose numbers are Vela's estimate."""
+    source = str(report.summary.get("source", ""))
+    return SOURCE_LABELS.get(source, source or "unknown source")
+
+
+def target_label(report) -> str:
+    s = report.summary
+    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']}"
+
+
+def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:
+    """Title: what · model, then target · source."""
+    return style(fig, what, report.summary["model"], f"{target_label(report)} · {source_label(report)}", height)
+
+
+def _short_op(op: str) -> str:
+    """'convolution' for 'aten.convolution'; backend ops keep their 'tosa.' prefix."""
+    return op[5:] if op.startswith("aten.") else op
+
+
+def short_source(source: str) -> str:
+    """'mlperf_tiny/ds_cnn.py:73' rather than the whole site-packages path."""
+    parts = str(source or "").replace("\\", "/").split("/")
+    return "/".join(parts[-2:]) if source else "—"
+
+
+# ------------------------------------------------------------------ placement
+
+def placement(report) -> go.Figure:
+    """Every operator in graph order: an NPU lane and a CPU lane, hover with op,
+    module, source line and (for the CPU) the partitioner's reason."""
+    ops = report.operators.reset_index(drop=True)
+    backend = ops["origin"].eq("backend")
+    fig = go.Figure()
+    lanes = [("NPU", ops["placement"].eq("NPU") & ~backend, 1, NPU_COLOR, ""),
+             ("NPU (inserted by the backend)", backend, 1, NPU_COLOR, "/"),
+             ("CPU", ops["placement"].eq("CPU"), -1, CPU_COLOR, "")]
+    for name, mask, y, color, pattern in lanes:
+        rows = ops[mask]
+        if rows.empty and pattern:  # the NPU and CPU lanes are always there
+            continue
+        # An explicit width: plotly would size a trace's bars by its own points' spacing.
+        fig.add_bar(x=rows.index, y=[y] * len(rows), width=0.85, name=f"{name} ({len(rows)})",
+                    marker=dict(color=color, line_width=0, pattern_shape=pattern),
+                    hovertext=[_placement_hover(i, r) for i, r in rows.iterrows()],
+                    hovertemplate="%{hovertext}<extra></extra>")
+    for p, rows in ops[ops["partition"].notna()].groupby("partition"):
+        x0, x1 = rows.index.min() - 0.5, rows.index.max() + 0.5
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1.3, fillcolor=NPU_COLOR, opacity=0.12,
+                      line_width=0, layer="below")
+        fig.add_annotation(x=x0, y=1.3, text=f"NPU partition {int(p)}", xanchor="left", yanchor="top",
+                           showarrow=False)
+    s = report.summary
+    _style(fig, report, "Operator placement", 300)
+    fig.update_layout(bargap=0.1, barmode="overlay")
+    fig.update_xaxes(title_text="operator, in graph order", range=[-1, len(ops)], showgrid=False, zeroline=False)
+    fig.update_yaxes(tickvals=[0.5, -0.5], ticktext=["NPU", "CPU"], range=[-1.1, 1.35], showgrid=False)
+    note(fig, f"{s['npu_ops']} operators on the NPU · {s['cpu_ops']} on the CPU · "
+               f"{s['partitions']} NPU partition(s). Hover an operator for its module, source line and, "
+               "on the CPU, why.", below=45)
+    return fig
+
+
+def _placement_hover(i: int, row) -> str:
+    lines = [f"<b>#{i} {row['op']}</b>", f"module: {row['module'] or '(top level)'}",
+             f"source: {short_source(row['source'])}"]
+    if isinstance(row.get("shape"), str) and row["shape"]:
+        lines.append(f"output: {row['shape']}")
+    if row["placement"] == "NPU":
+        if not pd.isna(row["partition"]):
+            lines.append(f"NPU partition {int(row['partition'])}")
+        if not pd.isna(row.get("cycles", float("nan"))) and row.get("cycles", 0) > 0:
+            lines.append(f"{row['cycles']:,.0f} cycles (Vela estimate)")
+    else:
+        lines.append("CPU: " + _wrap(row["reason"]))
+    return "<br>".join(lines)
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    out, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + len(word) + 1 > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>  ".join(out + [line])
+
+
+# ------------------------------------------------------------------ cycles
+
+_COSTS = ["cycles", "npu_cycles", "sram_ac", "dram_ac", "flash_ac", "macs"]
+
+
+def cost_table(report, by: str = "operator", depth: int = 2) -> pd.DataFrame:
+    """[label, cycles, npu_cycles, sram_ac, dram_ac, flash_ac, macs] with cycles > 0,
+    per operator or per module (module paths cut to ``depth`` parts), from the
+    attributed cost columns of ``report.operators``."""
+    if by not in ("operator", "module"):
+        raise ValueError(f"by must be 'operator' or 'module', not {by!r}")
+    ops = report.operators.reset_index(drop=True)
+    if by == "operator":
+        where = ops["module"].where(ops["module"] != "", "(top level)")
+        where = where.where(ops["origin"] != "backend", "inserted by the backend")
+        rows = ops.assign(label=[f"#{i} {_short_op(o)} · {w}" for i, o, w in zip(ops.index, ops["op"], where)])
+    else:
+        rows = report.by_module(depth).assign(label=lambda d: d["module"].replace("", "(top level)"))
+    rows = rows[rows["cycles"].fillna(0) > 0]
+    return rows[["label", *_COSTS]].reset_index(drop=True)
+
+
+def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Figure:
+    """The ``top`` operators (or modules) by cycles, the rest summed as 'other';
+    each bar split into NPU compute and the memory-access cycles beyond it."""
+    table = cost_table(report, by, depth)
+    unit = "operator" if by == "operator" else "module"
+    fig = go.Figure()
+    _style(fig, report, f"Cycles by {unit}", 160 + 26 * min(len(table), top + 1))
+    if table.empty:
+        return empty(fig, f"No cycles per {unit} in this report (no NPU work).")
+    shown = table.sort_values("cycles", ascending=False, kind="stable")
+    if len(shown) > top:
+        rest = shown.iloc[top:]
+        other = rest[_COSTS].sum().to_frame().T.assign(label=f"other ({len(rest)} {unit}s)")
+        shown = pd.concat([shown.iloc[:top], other], ignore_index=True)
+    total = float(table["cycles"].sum())
+    compute = shown[["npu_cycles", "cycles"]].min(axis=1)
+    waiting = shown["cycles"] - compute
+    hover = [f"<b>{r.label}</b><br>{r.cycles:,.0f} cycles ({100 * r.cycles / total:.1f}%)"
+             f"<br>NPU compute {r.npu_cycles:,.0f}<br>access cycles: SRAM {r.sram_ac:,.0f} · "
+             f"DRAM {r.dram_ac:,.0f} · flash {r.flash_ac:,.0f}<br>MACs {r.macs:,.0f}"
+             for r in shown.itertuples()]
+    for name, values, color in (("NPU compute", compute, NPU_COLOR),
+                                ("memory access beyond compute", waiting, MEMORY_COLOR)):
+        fig.add_bar(y=shown["label"], x=values, orientation="h", name=name, marker_color=color,
+                    marker_opacity=[0.45 if str(label).startswith("other (") else 1.0 for label in shown["label"]],
+                    hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title_text="cycles")
+    s = report.summary
+    text = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / s['clock_hz']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz"
+    cpu = int((report.operators["placement"] == "CPU").sum())
+    if cpu:
+        text += f"<br>{cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
+    note(fig, text, below=45)
+    return fig
+
+
+# ------------------------------------------------------------------ modules
+
+def module_treemap(report) -> go.Figure:
+    """Cycles by nn.Module path as a treemap: the model at the root, each tile a
+    module sized by its cycles (its submodules' included), coloured from NPU blue
+    (compute-bound) to purple (waiting on memory)."""
+    ops = report.operators
+    fig = go.Figure()
+    _style(fig, report, "Cycles by module", 480)
+    data = ops.assign(module=ops["module"].where(~ops["origin"].eq("backend"), "(inserted by the backend)"))
+    data = data[data["cycles"].fillna(0) > 0]
+    if data.empty:
+        return empty(fig, "No cycles per module in this report (no NPU work).")
+    root = str(report.summary["model"])
+    totals: dict[str, list[float]] = {root: [0.0, 0.0]}  # path -> [cycles, NPU compute cycles]
+    for module, c, npu in zip(data["module"].fillna(""), data["cycles"], data["npu_cycles"].fillna(0)):
+        parts = module.split(".") if module else ["(top level)"]
+        for key in [root] + [".".join(parts[:k]) for k in range(1, len(parts) + 1)]:
+            acc = totals.setdefault(key, [0.0, 0.0])
+            acc[0] += c
+            acc[1] += min(npu, c)
+    ids = list(totals)
+    parents = ["" if i == root else (i.rsplit(".", 1)[0] if "." in i else root) for i in ids]
+    memory_share = [1 - totals[i][1] / totals[i][0] for i in ids]
+    fig.add_treemap(
+        ids=ids, parents=parents, labels=[root] + [_tile_label(i) for i in ids[1:]],
+        values=[totals[i][0] for i in ids], branchvalues="total", customdata=memory_share,
+        textinfo="label+percent root", root_color="rgba(0,0,0,0)",
+        hovertemplate="<b>%{id}</b><br>%{value:,.0f} cycles, %{percentRoot:.1%} of the model"
+                      "<br>%{customdata:.0%} of them memory access beyond compute<extra></extra>",
+        marker=dict(colors=memory_share, colorscale=[[0, NPU_COLOR], [1, MEMORY_COLOR]], cmin=0, cmax=1,
+                    line=dict(width=1, color="rgba(128,128,128,0.5)"),
+                    colorbar=dict(title=dict(text="memory-bound<br>share", side="top"), tickformat=".0%",
+                                  thickness=12, len=0.6, outlinewidth=0)),
+    )
+    fig.update_layout(margin=dict(t=70, l=5, r=5, b=5))
+    return fig
+
+
+def _tile_label(path: str) -> str:
+    """The end of a module path from its last named part: 'features.3', 'conv.0.0'
+    rather than a bare '3' or '0'."""
+    parts = path.split(".")
+    start = len(parts) - 1
+    while start > 0 and parts[start].isdigit():
+        start -= 1
+    return ".".join(parts[start:])
+
+
+# ------------------------------------------------------------------ memory
+
+def memory(report) -> go.Figure:
+    """SRAM staging usage of every Vela layer, in order, against the memory mode's limit."""
+    mem = report.memory
+    limit = report.summary["sram_limit_kib"]
+    limit = float("nan") if pd.isna(limit) else float(limit)
+    fig = go.Figure()
+    _style(fig, report, "SRAM staging usage per layer", 400)
+    if mem.empty:
+        return empty(fig, "No NPU layers: nothing is staged in SRAM.")
+    x = list(range(len(mem)))
+    hover = [f"<b>partition {r.partition} · layer {r.layer}</b><br>{r.op}"
+             + f"<br>module: {r.module or '(top level)'}"
+             + f"<br>{r.staging_kib:,.1f} KiB staged" for r in mem.itertuples()]
+    fig.add_bar(x=x, y=mem["staging_kib"], name="SRAM staging", marker_color=NPU_COLOR,
+                hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+    peak = float(mem["staging_kib"].max())
+    top = peak * 1.25 or 1.0
+    if not math.isnan(limit):
+        off_scale = limit > 4 * peak  # keep the bars readable; say where the limit is
+        name = f"limit {limit:,.0f} KiB" + (" (above this axis)" if off_scale else "")
+        fig.add_scatter(x=[-0.5, len(mem) - 0.5], y=[limit, limit], mode="lines", name=name,
+                        line=dict(color=LIMIT_COLOR, dash="dash", width=2), hoverinfo="name")
+        top = top if off_scale else max(top, limit * 1.1)
+    starts = mem.index[mem["partition"].ne(mem["partition"].shift())]
+    for start in starts:
+        fig.add_vline(x=start - 0.5, line=dict(color=GRID_COLOR, dash="dot"),
+                      annotation_text=f"partition {mem.at[start, 'partition']}",
+                      annotation_position="top right", annotation_font=dict(size=px(11), color=FONT_COLOR))
+    fig.update_xaxes(title_text="Vela layer, in execution order", range=[-0.7, len(mem) - 0.3], showgrid=False,
+                     zeroline=False)
+    fig.update_yaxes(title_text="KiB", range=[0, top])
+    s = report.summary
+    text = f"peak staging {peak:,.1f} KiB · SRAM used {s['sram_kib']:,.1f} KiB · flash {s['flash_kib']:,.1f} KiB"
+    if not math.isnan(limit):
+        text += f" · the memory mode allows {limit:,.0f} KiB ({100 * s['sram_kib'] / limit:.1f}% used)"
+    else:
+        text += " · the memory mode sets no SRAM limit"
+    note(fig, text, below=45)
+    return fig
+
+
+# ------------------------------------------------------------------ summary
+
+def summary_card(report) -> go.Figure:
+    """The headline numbers as Indicator tiles."""
+    s = report.summary
+    tiles = [
+        ("inference", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), None),
+        ("total cycles", s["total_cycles"], dict(valueformat=",d"), None),
+        ("MACs", s["macs"], dict(valueformat=".3s"), None),
+        ("NPU partitions", s["partitions"], dict(valueformat="d"), None),
+        ("NPU operators", s["npu_ops"], dict(valueformat="d"), NPU_COLOR),
+        ("CPU operators", s["cpu_ops"], dict(valueformat="d"), CPU_COLOR),
+        ("SRAM", s["sram_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
+        ("flash", s["flash_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
+    ]
+    if s.get("dram_kib", 0) and s["dram_kib"] > 0:
+        tiles.append(("DRAM", s["dram_kib"], dict(suffix=" KiB", valueformat=".1f"), None))
+    columns = 4
+    rows = math.ceil(len(tiles) / columns)
+    fig = go.Figure()
+    for k, (title, value, number, color) in enumerate(tiles):
+        r, c = divmod(k, columns)
+        fig.add_indicator(mode="number", value=float(value), title=dict(text=title, font=dict(size=px(13))),
+                          number=dict(font=dict(size=px(30), color=color or FONT_COLOR), **number),
+                          domain=dict(row=r, column=c))
+    _style(fig, report, "Summary", 110 + 100 * rows)
+    fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
+    note(fig, f"{s['inferences_per_s']:,.0f} inferences/s at {s['clock_hz'] / 1e6:.0f} MHz · "
+               f"numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
+               f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
+    return fig

@@ -1,0 +1,419 @@
+"""Plotly figures of a sweep: one function per figure, the DataFrame of
+``labkit.sweep`` in, go.Figure out.
+
+    scaling(df)         inference time vs MACs per cycle, one line per NPU family
+    configurations(df)  the effect of system config and memory mode, per accelerator
+    pareto(df)          time vs MACs/cycle (a silicon-area proxy) vs SRAM, Pareto-optimal ones marked
+    fallbacks(reports)  operators on the CPU on Ethos-U55 that run on the NPU on Ethos-U85
+                        (the sweep's Reports: ``labkit.sweeps.reports(df)``)
+
+Same conventions as ``labkit.plots`` (theme.py): every title names the model
+and the source of the numbers ('Vela estimate'). The model's name comes from
+``model=``, else ``df.attrs['model']``, else the sweep's ``model`` column.
+Nothing here reads the cache or a config file: the sweep table carries what the
+figures need (e.g. ``sram_need_kib``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .. import targets
+from .plots import short_source
+from .theme import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, empty, note, px, style
+
+# One colour per NPU family in every sweep figure (not the NPU / CPU colours of
+# labkit.plots, which mean "where an operator runs").
+FAMILY_COLORS = {"ethos-u55": "#59A14F", "ethos-u65": "#D4A72C", "ethos-u85": "#8E6BBF"}
+OTHER_FAMILY_COLOR = "#9C755F"
+PARETO_COLOR = "#E15759"    # the ring around a Pareto-optimal configuration
+# Memory modes by colour (configurations()).
+# (Neither the NPU blue nor the CPU orange: those mean "where an operator runs".)
+MEMORY_MODE_COLORS = {
+    "Sram_Only": "#76B7B2", "Shared_Sram": "#EDC948", "Dedicated_Sram": "#9C755F",
+    "Dedicated_Sram_256KB": "#FF9DA7", "Dedicated_Sram_384KB": "#D37295", "Dedicated_Sram_512KB": "#A463A0",
+}
+_SPARE_COLORS = ["#BAB0AC", "#59A14F", "#E15759", "#4E79A7"]
+PARETO_OBJECTIVES = ("inference_ms", "macs_per_cycle", "sram_need_kib")
+
+
+# ------------------------------------------------------------------ helpers
+
+def model_name(data, model: str | None = None) -> str:
+    """The model a sweep (or a list of Reports) is of: ``model`` if given, else
+    ``df.attrs['model']`` / the ``model`` column, else the first Report's."""
+    if model:
+        return str(model)
+    if isinstance(data, pd.DataFrame):
+        if data.attrs.get("model"):
+            return str(data.attrs["model"])
+        if "model" in data and data["model"].notna().any():
+            return str(data["model"].dropna().iloc[0])
+        return "model"
+    for report in data:
+        if report is not None:
+            return str(report.summary["model"])
+    return "model"
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows that compiled (no error, numbers present)."""
+    error = df["error"].fillna("").astype(str) if "error" in df else pd.Series("", index=df.index)
+    return df[error.eq("") & df["inference_ms"].notna()]
+
+
+def _source(df: pd.DataFrame) -> str:
+    sources = [s for s in df.get("source", pd.Series(dtype=object)).dropna().unique() if s]
+    return " / ".join(SOURCE_LABELS.get(s, s) for s in sources) or "Vela estimate"
+
+
+def _family_label(family: str) -> str:
+    return targets.family_label(family)
+
+
+def _family_color(family: str) -> str:
+    return FAMILY_COLORS.get(family, OTHER_FAMILY_COLOR)
+
+
+def _short_config(system_config: str) -> str:
+    """'High_End_Embedded' for 'Ethos_U55_High_End_Embedded'."""
+    parts = str(system_config).split("_")
+    return "_".join(parts[2:]) if len(parts) > 2 and parts[0] == "Ethos" else str(system_config)
+
+
+def _clock_mhz(row) -> float:
+    """The NPU clock a row's milliseconds were computed at (cycles / time)."""
+    return row["total_cycles"] / row["inference_ms"] / 1e3 if row["inference_ms"] else float("nan")
+
+
+def _style(fig: go.Figure, what: str, model: str, detail: str, source: str, height: int) -> go.Figure:
+    style(fig, what, model, f"{detail} · {source}", height, legend="side")
+    fig.update_layout(margin=dict(t=80))
+    return fig
+
+
+def _failed_note(df: pd.DataFrame) -> str:
+    bad = df[df["error"].fillna("").astype(str).ne("")] if "error" in df else df.iloc[:0]
+    if bad.empty:
+        return ""
+    names = ", ".join(sorted(set(bad["accelerator"])))
+    return f"<br>{len(bad)} configuration(s) failed and are not shown ({names}): see the table's error column"
+
+
+def _hover(row) -> str:
+    return (f"<b>{row['accelerator']}</b> · {_short_config(row['system_config'])} · {row['memory_mode']}"
+            f"<br>{row['inference_ms']:.4f} ms · {row['inferences_per_s']:,.0f} inferences/s"
+            f"<br>{int(row['total_cycles']):,} cycles at {_clock_mhz(row):,.0f} MHz"
+            f"<br>SRAM {row['sram_kib']:,.1f} KiB · flash {row['flash_kib']:,.1f} KiB"
+            f" · DRAM {row['dram_kib']:,.1f} KiB"
+            f"<br>{int(row['npu_ops'])} NPU / {int(row['cpu_ops'])} CPU operators, "
+            f"{int(row['partitions'])} partition(s)")
+
+
+def _log2_ticks(values) -> dict:
+    ticks = sorted({int(v) for v in values})
+    return dict(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
+
+
+def family_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per accelerator, in MAC order per family: the family's default
+    system config and memory mode (ExecuTorch's) where the sweep has it, else the
+    combination swept most often in that family, else the accelerator's first row."""
+    out = []
+    for family, rows in ok_rows(df).groupby("family", sort=False):
+        combos = list(zip(rows["system_config"], rows["memory_mode"]))
+        common = max(sorted(set(combos)), key=combos.count)
+        preferred = [targets.FAMILY_DEFAULTS.get(family), common]
+        rank = [preferred.index(c) if c in preferred else 2 for c in combos]
+        ranked = rows.assign(_rank=rank).sort_values(["macs_per_cycle", "_rank"], kind="stable")
+        out.append(ranked.drop_duplicates("accelerator").drop(columns="_rank"))
+    return pd.concat(out) if out else df.iloc[:0]
+
+
+# ------------------------------------------------------------------ scaling
+
+def scaling(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
+    """Inference time against the NPU's MACs per cycle, one line per family (log
+    axes), each point labelled with its speed-up over the previous MAC count and a
+    dashed 'ideal' line (twice the MACs, half the time) from the family's smallest."""
+    name = model_name(df, model)
+    rows = family_rows(df)
+    fig = go.Figure()
+    combos = "; ".join(f"{_family_label(f)}: " + (
+        f"{_short_config(r['system_config'].iloc[0])} · {r['memory_mode'].iloc[0]}"
+        if len(r[["system_config", "memory_mode"]].drop_duplicates()) == 1 else "mixed configs (hover)")
+        for f, r in rows.groupby("family", sort=False))
+    _style(fig, "Inference time vs MACs per cycle", name, combos or "no configurations", _source(df), 480)
+    if rows.empty:
+        return empty(fig, "No configuration of this sweep compiled.")
+    ideal_shown = False
+    for family, r in rows.groupby("family", sort=False):
+        r = r.sort_values("macs_per_cycle")
+        ms, macs = r["inference_ms"].to_numpy(), r["macs_per_cycle"].to_numpy()
+        labels, hovers = [], []
+        for k, (_, row) in enumerate(r.iterrows()):
+            if k == 0:
+                labels.append("")
+                step = "smallest of the family"
+            else:
+                speedup, more = ms[k - 1] / ms[k], macs[k] / macs[k - 1]
+                share = math.log(speedup) / math.log(more) if more > 1 else float("nan")
+                labels.append(f"×{speedup:.2f}")
+                step = (f"×{speedup:.2f} faster than {r['accelerator'].iloc[k - 1]} with ×{more:g} the MACs "
+                        f"({100 * share:.0f}% of ideal scaling)")
+            hovers.append(_hover(row) + "<br>" + step)
+        color = _family_color(family)
+        fig.add_scatter(x=macs, y=ms, mode="lines+markers+text", name=_family_label(family),
+                        legendgroup=family, text=labels, textposition="top right",
+                        textfont=dict(color=color, size=px(11)),
+                        line=dict(color=color, width=2), marker=dict(color=color, size=9),
+                        hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>",
+                        meta={"family": family})
+        if len(r) > 1:
+            fig.add_scatter(x=macs, y=ms[0] * macs[0] / macs, mode="lines", name="ideal: 2× MACs → ½ time",
+                            legendgroup="ideal", showlegend=not ideal_shown, hoverinfo="skip",
+                            line=dict(color=color, dash="dot", width=1), opacity=0.7,
+                            meta={"ideal": family})
+            ideal_shown = True
+    fig.update_xaxes(title_text="MACs per cycle (the NPU configuration)", **_log2_ticks(rows["macs_per_cycle"]))
+    fig.update_yaxes(title_text="inference time (ms, log)", type="log", dtick="D2")
+    clocks = "; ".join(f"{_family_label(f)} at {_clock_mhz(r.iloc[0]):,.0f} MHz"
+                       for f, r in rows.groupby("family", sort=False))
+    note(fig, f"Labels: speed-up over the next smaller MAC count. Clocks come from the system config: {clocks}."
+               + _failed_note(df))
+    return fig
+
+
+# ------------------------------------------------------------------ system config and memory mode
+
+def configurations(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
+    """Inference time of every (system config, memory mode) swept: one panel per
+    family, bars grouped by accelerator and system config, one colour per memory mode."""
+    name = model_name(df, model)
+    rows = ok_rows(df)
+    families = list(dict.fromkeys(rows["family"]))
+    widths = [len(rows[rows["family"] == f][["accelerator", "system_config"]].drop_duplicates()) for f in families]
+    fig = make_subplots(rows=1, cols=max(1, len(families)), shared_yaxes=True, horizontal_spacing=0.02,
+                        subplot_titles=[_family_label(f) for f in families] or None,
+                        column_widths=widths or None)
+    n = len(rows[["accelerator", "system_config", "memory_mode"]].drop_duplicates())
+    _style(fig, "System config and memory mode", name,
+           f"{n} configurations of {rows['accelerator'].nunique()} accelerators", _source(df), 560)
+    if rows.empty:
+        return empty(fig, "No configuration of this sweep compiled.")
+    spare = iter(_SPARE_COLORS * 4)
+    mode_colors = {m: MEMORY_MODE_COLORS.get(m) or next(spare) for m in dict.fromkeys(rows["memory_mode"])}
+    shown = set()
+    for col, family in enumerate(families, start=1):
+        fam = rows[rows["family"] == family].sort_values(["macs_per_cycle", "system_config"], kind="stable")
+        for mm, r in fam.groupby("memory_mode", sort=False):
+            fig.add_bar(x=[r["accelerator"].str.replace("ethos-", "", regex=False).tolist(),
+                           r["system_config"].map(_short_config).tolist()],
+                        y=r["inference_ms"], name=mm, legendgroup=mm, showlegend=mm not in shown,
+                        marker=dict(color=mode_colors[mm], line=dict(width=0)),
+                        hovertext=[_hover(row) for _, row in r.iterrows()],
+                        hovertemplate="%{hovertext}<extra></extra>",
+                        meta={"family": family, "memory_mode": mm}, row=1, col=col)
+            shown.add(mm)
+    fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.05, legend=dict(title_text="memory mode"))
+    fig.update_xaxes(tickangle=-90, tickfont=dict(size=px(10)))
+    fig.update_yaxes(type="log", dtick="D2")
+    fig.update_yaxes(title_text="inference time (ms, log)", row=1, col=1)
+    one = (rows.groupby("accelerator")[["system_config", "memory_mode"]].nunique().max(axis=1) <= 1).all()
+    note = ("Bars: one per memory mode, grouped by accelerator and system config (the system config sets the "
+            "clock and the memory bandwidth).")
+    if one:
+        note += ("<br>This sweep has one system config and memory mode per accelerator: pass "
+                 "system_configs= / memory_modes= to labkit.sweep to compare them.")
+    note(fig, note + _failed_note(df), below=130)
+    return fig
+
+
+# ------------------------------------------------------------------ Pareto
+
+def _objectives(df: pd.DataFrame, objectives) -> pd.DataFrame:
+    rows = ok_rows(df)
+    if "fits" in rows:  # a configuration that needs more SRAM than its memory mode gives cannot run
+        rows = rows[rows["fits"].fillna(True).astype(bool)]
+    return rows[list(objectives)].astype(float)
+
+
+def pareto_front(df: pd.DataFrame, objectives=PARETO_OBJECTIVES) -> pd.Series:
+    """True for the rows no other row dominates (as good or better in every
+    objective, strictly better in one); every objective is minimised. The default
+    objectives: inference time, MACs per cycle, SRAM needed (``sram_need_kib``).
+    Rows that failed, or do not fit their memory mode, are False."""
+    values = _objectives(df, objectives)
+    v = values.to_numpy()
+    optimal = pd.Series(False, index=df.index)
+    for i, label in enumerate(values.index):
+        optimal[label] = not ((v <= v[i]).all(axis=1) & (v < v[i]).any(axis=1)).any()
+    return optimal
+
+
+def pareto(df: pd.DataFrame, *, model: str | None = None, time: str = "inference_ms") -> go.Figure:
+    """Inference time (``time``: 'inference_ms' or 'total_cycles') against MACs per
+    cycle (a proxy for silicon area), marker area = SRAM needed; the configurations
+    that are Pareto-optimal in all three (time, MACs, SRAM) are ringed and labelled."""
+    if time not in ("inference_ms", "total_cycles"):
+        raise ValueError(f"time must be 'inference_ms' or 'total_cycles', not {time!r}")
+    name = model_name(df, model)
+    rows = ok_rows(df)
+    fig = go.Figure()
+    _style(fig, "Pareto view: time vs MACs vs SRAM", name,
+           "lower is better on every axis; ringed = Pareto-optimal", _source(df), 540)
+    if rows.empty:
+        return empty(fig, "No configuration of this sweep compiled.")
+    optimal = pareto_front(rows, (time, "macs_per_cycle", "sram_need_kib")).reindex(rows.index, fill_value=False)
+    fits = rows["fits"].fillna(True).astype(bool) if "fits" in rows else pd.Series(True, index=rows.index)
+    sram = rows["sram_need_kib"].astype(float)
+    size = 8 + 24 * (sram / (float(sram.max()) or 1.0)) ** 0.5  # marker area ~ SRAM
+    # Spread the configurations of one accelerator a little, so each stays visible.
+    offset = rows.groupby("accelerator").cumcount()
+    count = rows.groupby("accelerator")["accelerator"].transform("size")
+    x = rows["macs_per_cycle"] * 2 ** ((offset - (count - 1) / 2) * (0.5 / count).clip(upper=0.06))
+    for family, r in rows.groupby("family", sort=False):
+        fig.add_scatter(x=x[r.index], y=r[time], mode="markers", name=_family_label(family), legendgroup=family,
+                        marker=dict(color=_family_color(family), size=size[r.index], opacity=0.8,
+                                    symbol=["circle" if fits[i] else "x" for i in r.index], line=dict(width=0)),
+                        hovertext=[_hover(row) + f"<br>SRAM needed {row['sram_need_kib']:,.1f} KiB" + (
+                            "<br><b>Pareto-optimal</b>" if optimal[i] else
+                            "<br>does not fit its memory mode's SRAM" if not fits[i] else
+                            "<br>dominated: another configuration is as good or better on all three")
+                            for i, row in r.iterrows()],
+                        hovertemplate="%{hovertext}<extra></extra>", meta={"family": family})
+    best = rows[optimal]
+    # One label per accelerator (its fastest optimal configuration); hover and the table have the rest.
+    first = ~best.sort_values(time)["accelerator"].duplicated().reindex(best.index)
+    labels = [f"{a.replace('ethos-', '')} · {k:,.0f} KiB" if f else ""
+              for a, k, f in zip(best["accelerator"], best["sram_need_kib"], first)]
+    fig.add_scatter(x=x[best.index], y=best[time], mode="markers+text", name="Pareto-optimal",
+                    marker=dict(symbol="circle-open", size=size[best.index] + 8, color=PARETO_COLOR,
+                                line=dict(width=2.5, color=PARETO_COLOR)),
+                    text=labels, textposition="middle right", textfont=dict(color=PARETO_COLOR, size=px(10)),
+                    customdata=list(best.index), hoverinfo="skip", meta={"pareto": True})
+    lo, hi = float(x.min()), float(x.max())
+    fig.update_xaxes(title_text="MACs per cycle (a proxy for silicon area, log)",
+                     range=[math.log10(lo) - 0.12, math.log10(hi) + 0.5], **_log2_ticks(rows["macs_per_cycle"]))
+    unit = "inference time (ms, log)" if time == "inference_ms" else "NPU cycles (log)"
+    fig.update_yaxes(title_text=unit, type="log", dtick="D2")
+    note(fig, f"{len(best)} of {len(rows)} configurations are Pareto-optimal; each other one is matched or "
+               "beaten on time, MACs and SRAM at once.<br>Marker area: SRAM needed, "
+               f"{sram.min():,.1f}–{sram.max():,.1f} KiB (Vela's SRAM use, plus the weights when the memory mode "
+               "keeps them in SRAM).<br>MACs per cycle is only a proxy for area: the families differ in design, "
+               "and the system config sets the clock." + ("" if fits.all() else "<br>×: needs more SRAM than "
+                                                          "its memory mode gives (not eligible).")
+          + _failed_note(df), below=50)
+    return fig
+
+
+# ------------------------------------------------------------------ CPU fallbacks
+
+def fallback_table(reports: list, *, cpu_family: str = "ethos-u55", npu_family: str = "ethos-u85",
+                   boundary: bool = False) -> pd.DataFrame:
+    """Operators the partitioner puts on the CPU for every ``cpu_family`` Report
+    and on the NPU for every ``npu_family`` one: [node, op, module, source, reason,
+    cycles, cpu_on, npu_on], ``cycles`` being the Vela estimate on the first
+    ``npu_family`` accelerator. ``reports``: Reports of one model (a sweep's:
+    ``labkit.sweeps.reports(df)``; None entries are skipped). The quantize /
+    dequantize nodes at the partition boundaries these ops create are left out
+    unless ``boundary``."""
+    reports = [r for r in reports if r is not None]
+    cpu = [r for r in reports if r.target.family == cpu_family]
+    npu = [r for r in reports if r.target.family == npu_family]
+    columns = ["node", "op", "module", "source", "reason", "cycles", "cpu_on", "npu_on"]
+    if not cpu or not npu:
+        return pd.DataFrame(columns=columns)
+    npu = sorted(npu, key=lambda r: r.target.macs)
+    on_cpu = set.intersection(*[set(r.operators.loc[r.operators["placement"] == "CPU", "node"]) for r in cpu])
+    on_npu = set.intersection(*[set(r.operators.loc[r.operators["placement"] == "NPU", "node"]) for r in npu])
+    ops = cpu[0].operators
+    rows = ops[ops["node"].isin(on_cpu & on_npu)].copy()
+    if not boundary:
+        rows = rows[~rows["reason"].fillna("").str.contains("partition boundary")]
+    rows["cycles"] = rows["node"].map(npu[0].operators.set_index("node")["cycles"])
+    rows["cpu_on"] = ", ".join(r.target.accelerator for r in sorted(cpu, key=lambda r: r.target.macs))
+    rows["npu_on"] = ", ".join(str(r.summary["accelerator"]) for r in npu)
+    return rows[columns].reset_index(drop=True)
+
+
+def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "ethos-u55",
+              npu_family: str = "ethos-u85") -> go.Figure:
+    """A table of the operators that fall back to the CPU on ``cpu_family`` but run
+    on the NPU on ``npu_family``: op, module, source line, the partitioner's
+    reason on ``cpu_family``, and the op's cycles on the smallest ``npu_family``.
+    ``reports``: the sweep's Reports (``labkit.sweeps.reports(df)``)."""
+    reports = [r for r in reports if r is not None]
+    name = model_name(reports, model)
+    table = fallback_table(reports, cpu_family=cpu_family, npu_family=npu_family)
+    boundary = fallback_table(reports, cpu_family=cpu_family, npu_family=npu_family, boundary=True)
+    a, b = _family_label(cpu_family), _family_label(npu_family)
+    have = {f: [r.target.accelerator for r in reports if r.target.family == f] for f in (cpu_family, npu_family)}
+    fig = go.Figure()
+    _style(fig, f"On the CPU on {a}, on the NPU on {b}", name,
+           "placement by the Ethos-U partitioner; cycles on " + (have[npu_family][0] if have[npu_family] else b),
+           "Vela estimate", 160 + 60 * max(1, len(table)))
+    if not have[cpu_family] or not have[npu_family]:
+        missing = " and ".join(_family_label(f) for f in (cpu_family, npu_family) if not have[f])
+        return empty(fig, f"This sweep has no {missing} configuration to compare.")
+    if table.empty:
+        return empty(fig, f"Every operator is placed alike on {a} and {b}.")
+    cycles = [f"{c:,.0f}" if not pd.isna(c) else "—" for c in table["cycles"]]
+    fig.add_table(
+        columnwidth=[1.1, 1.2, 1.3, 3.2, 0.9],
+        header=dict(values=[f"<b>{h}</b>" for h in ("operator", "module", "source",
+                                                    f"why not on the {a} NPU", f"{b} cycles")],
+                    align="left", fill_color="rgba(128,128,128,0.15)", font=dict(color=FONT_COLOR),
+                    line_color=GRID_COLOR),
+        cells=dict(values=[table["op"].str.replace("aten.", "", regex=False), table["module"].replace("", "—"),
+                           [short_source(s) for s in table["source"]], table["reason"], cycles],
+                   align="left", fill_color="rgba(0,0,0,0)", font=dict(color=FONT_COLOR), height=28,
+                   line_color=GRID_COLOR),
+    )
+    extra = len(boundary) - len(table)
+    split = {f: sorted({int(r.summary["partitions"]) for r in reports if r.target.family == f})
+             for f in (cpu_family, npu_family)}
+    fig.update_layout(margin=dict(t=80, b=10))
+    note(fig, f"On the CPU on {', '.join(have[cpu_family])}; on the NPU on {', '.join(have[npu_family])}."
+          + (f"<br>Not listed: {extra} quantize/dequantize node(s) at the NPU partition boundaries these "
+             f"operator(s) create on {a}." if extra else "")
+          + f"<br>NPU partitions: {'/'.join(map(str, split[cpu_family]))} on {a}, "
+            f"{'/'.join(map(str, split[npu_family]))} on {b} (each boundary is a round trip through the CPU).",
+          below=5)
+    return fig
+
+
+# ------------------------------------------------------------------ table
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    """The sweep as a readable table: one row per configuration, fastest first,
+    with the SRAM it needs and a Pareto-optimal flag (the Lab's Compare tab shows it)."""
+    optimal = pareto_front(df)
+    out = pd.DataFrame({
+        "accelerator": df["accelerator"], "system config": df["system_config"].map(_short_config),
+        "memory mode": df["memory_mode"], "ms": df["inference_ms"].round(4),
+        "inferences/s": df["inferences_per_s"].round(0).astype("Int64"), "cycles": df["total_cycles"].astype("Int64"),
+        "SRAM KiB": df["sram_kib"].round(1), "SRAM needed KiB": df["sram_need_kib"].round(1),
+        "flash KiB": df["flash_kib"].round(1),
+        "DRAM KiB": df["dram_kib"].round(1), "NPU ops": df["npu_ops"], "CPU ops": df["cpu_ops"],
+        "partitions": df["partitions"], "Pareto": optimal.map({True: "✓", False: ""}),
+        "fits": df["fits"].map({True: "", False: "no"}) if "fits" in df else "",
+        "error": df["error"].fillna(""),
+    })
+    out = out.sort_values("ms", kind="stable", na_position="last").reset_index(drop=True)
+    for col in ("error", "fits"):  # only when something failed / does not fit
+        if not out[col].astype(bool).any():
+            out = out.drop(columns=col)
+    return out
+
+
+def figures(df: pd.DataFrame, reports: list | None = None, *, model: str | None = None) -> list[go.Figure]:
+    """Every sweep figure, in the order the Compare tab shows them (the fallbacks
+    table when the sweep's ``reports`` are given)."""
+    name = model_name(df, model)
+    out = [scaling(df, model=name), pareto(df, model=name), configurations(df, model=name)]
+    return out + ([fallbacks(reports, model=name)] if reports is not None else [])
