@@ -3,6 +3,7 @@ compiled by one test is a cache hit for the next, and nothing from the
 developer's own cache leaks in."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ os.environ["LABKIT_CACHE_DIR"] = str(_SESSION_CACHE)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
+SHARED = REPO.parent / "shared"  # the shared folder beside the repository (real FVP logs, Cortex-M data)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +34,24 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     return root
 
 
+FVP_ENV_VARS = ("LABKIT_FVP_DIR", "LABKIT_ARM_RUNNER", "EXECUTORCH_ROOT")
+
+
+@pytest.fixture
+def no_fvp(monkeypatch, tmp_path):
+    """An environment with nothing installed: LABKIT_FVP_DIR is an empty folder, PATH has no FVPs."""
+    empty = tmp_path / "fvps"
+    empty.mkdir()
+    from labkit import fvp
+
+    for var in FVP_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LABKIT_FVP_DIR", str(empty))
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]))
+    assert not any(fvp.find_fvps().values()), "an FVP is on /usr/bin or /bin: this test needs an environment without"
+    return empty
+
+
 @pytest.fixture(scope="session")
 def compiled():
     """compiled(model, target) -> Report, memoised for the session."""
@@ -46,3 +66,17 @@ def compiled():
         return seen[key]
 
     return get
+
+
+def layout_value(fig, path: str):
+    """A layout property as plotly renders it: the figure's own value, else its template's
+    (labkit's look lives in one template, views/theme.py)."""
+    def get(obj):
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+
+    own = get(fig.layout)
+    return own if own is not None else get(fig.layout.template.layout)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import labkit
-from labkit import vela
+from labkit.toolchain import vela
 from tests.models_for_tests import ConvSortConv, PoolHead, example, image
 
 BUILTINS = ["ds_cnn", "mobilenet_v1_025", "resnet8", "deep_autoencoder", "mobilenet_v2"]
@@ -19,8 +19,8 @@ def test_attributed_cycles_sum_to_vela_per_partition(compiled, model, target):
     r = compiled(model, target)
     ops = r.operators
     assert set(COSTS) <= set(ops.columns)
-    for p in r.artifacts["partitions"]:
-        vela_total = float(vela.read_summary(p["vela_dir"].parent)["cycles_total"])
+    for p in r.artifacts.partitions:
+        vela_total = float(vela.read_summary(p.vela_dir)["cycles_total"])
         ours = ops.loc[ops["partition"] == p["index"], "cycles"].sum()
         assert ours == pytest.approx(vela_total, rel=0.005), (model, target, p["index"])
     # >= 95% of cycles on a row with a module path or an explicit backend row

@@ -19,8 +19,8 @@ OPERATOR_COLUMNS = ["node", "op", "module", "module_type", "source", "placement"
 
 def _vela_csv_rows(report):
     rows = []
-    for p in report.artifacts["partitions"]:
-        (path,) = Path(p["vela_dir"]).glob("out_summary_*.csv")
+    for p in report.artifacts.partitions:
+        (path,) = Path(p.vela_dir).glob("out_summary_*.csv")
         rows.append(next(csv.DictReader(path.open())))
     return rows
 
@@ -39,7 +39,7 @@ def test_ds_cnn_totals_equal_vela_summary_csvs(compiled, target):
     assert r.summary["source"] == "vela-estimate"
     assert r.summary["weights"] == "random" and any("random weights" in w for w in r.warnings)
     assert r.summary["accelerator"] == target
-    assert r.summary["pte_bytes"] == Path(r.artifacts["pte"]).stat().st_size > 0
+    assert r.summary["pte_bytes"] == Path(r.artifacts.pte).stat().st_size > 0
 
 
 @pytest.mark.parametrize("target", ["ethos-u55-128", "ethos-u85-256"])
@@ -79,9 +79,9 @@ def test_u55_rejects_ds_cnn_pool_with_executorch_reason(compiled):
 def test_multi_partition_user_module_keeps_every_partitions_outputs(compiled):
     r = labkit.compile(ConvSortConv(), "ethos-u55-128", example_inputs=example(), progress=False)
     assert r.summary["partitions"] == 2
-    dirs = [Path(p["vela_dir"]) for p in r.artifacts["partitions"]]
+    dirs = [Path(p.vela_dir) for p in r.artifacts.partitions]
     assert len(set(dirs)) == 2 and all((d / "out_per-layer.csv").exists() for d in dirs)
-    assert all(Path(p["tosa"]).exists() for p in r.artifacts["partitions"])
+    assert all(Path(p.tosa).exists() for p in r.artifacts.partitions)
     assert set(r.layers["partition"]) == {0, 1}
     sort = r.operators[r.operators["op"].str.contains("sort")]
     assert (sort["placement"] == "CPU").all() and (sort["reason"].str.len() > 0).all()
@@ -105,7 +105,7 @@ def test_cache_hit_and_corrupt_entry_recovery(compiled):
     assert again.from_cache and again.directory == first.directory
     assert again.summary["total_cycles"] == first.summary["total_cycles"]
     # Corrupt one byte of the Vela output: the entry must be recompiled, not trusted.
-    victim = Path(again.artifacts["partitions"][0]["vela_dir"]) / "out_per-layer.csv"
+    victim = Path(again.artifacts.partitions[0].vela_dir) / "out_per-layer.csv"
     victim.write_text(victim.read_text().replace("Conv2D", "Conv2X", 1))
     fresh = labkit.compile("ds_cnn", "ethos-u85-256", progress=False)  # recompiled silently
     assert not fresh.from_cache
@@ -135,7 +135,7 @@ def test_progress_reports_every_stage():
     stages = []
     labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), cache=False,
                    progress=lambda stage, detail="": stages.append(stage))
-    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == list(labkit.pipeline.STAGES)
+    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == list(labkit.STAGES)
 
 
 # ------------------------------------------------------------------ errors

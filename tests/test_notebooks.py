@@ -1,19 +1,18 @@
 """Every lesson runs top to bottom in a fresh kernel, headless, with no error output,
 and shows a plotly figure and the widget app where it should."""
 
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from labkit import lessons
+
+SOURCES = lessons.sources()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_lesson_runs_clean(path, cache_dir):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_lesson_runs_clean(source, cache_dir, tmp_path):
+    run = lessons.run(source, tmp_path, timeout=900)
+    assert run.ok, run.error
+    nb = run.notebook
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr" and "Traceback" in o.get("text", "")]

@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 import labkit
-from labkit import digits, errors
-from labkit.simulate import SOURCES, SimulationError, outputs, summarize
+from labkit import errors
+from labkit.errors import SimulationError
+from labkit.models import digits
+from labkit.runtime.evaluate import SOURCES, outputs, summarize
 from tests.models_for_tests import ConvSortConv, example
 
 TARGET = "ethos-u55-128"
@@ -93,7 +95,7 @@ def test_training_script_reproduces_the_shipped_model():
     assert (len(x_train), len(x_test)) == (1437, 360)
     assert torch.equal(torch.bincount(y_test), torch.tensor([36, 36, 35, 37, 36, 37, 36, 36, 35, 36]))
     assert torch.equal(digits.split()[2], x_test)  # the split is seeded
-    retrained = importlib.import_module("data.train_digits_cnn").train()
+    retrained = importlib.import_module("labkit.data.train_digits_cnn").train()
 
     def held_out_accuracy(model) -> float:
         with torch.no_grad():
@@ -133,7 +135,7 @@ def test_simulate_is_the_compiled_program(digits_report, digits_table):
     y = [c for c in digits_table.columns if c.startswith("y")]
     expected = torch.tensor(digits_table.loc["tosa-reference", y].to_numpy()[:5])
     assert torch.equal(out[0], expected)
-    importlib.import_module("labkit.simulate")  # importing the module must not shadow the function
+    importlib.import_module("labkit.runtime.simulate")  # importing the module must not shadow the function
 
     assert torch.equal(labkit.simulate(digits_report, (x[:1],))[0], out[0][:1])
 

@@ -10,7 +10,7 @@ import pytest
 
 import labkit
 from labkit.errors import CompileCancelled, TargetError
-from labkit.sweep import expand_targets, reports
+from labkit.sweeps import expand_targets, reports
 from tests.models_for_tests import TinyConv, example
 
 TARGETS = ["ethos-u55-64", "ethos-u65-512", "ethos-u85-512"]
@@ -43,9 +43,9 @@ def test_one_row_per_target_with_summary_columns(resnet8_sweep):
 
 def _program(report):
     """The .pte's program, without the intermediates folder ExecuTorch records in it."""
-    from labkit.pte import read
+    from labkit.toolchain.pte import read
 
-    program = read(report.artifacts["pte"]).program
+    program = read(report.artifacts.pte).program
     for plan in program.execution_plan:
         for delegate in plan.delegates:
             delegate.compile_specs = [s for s in delegate.compile_specs if s.key != "debug_artifact_path"]
@@ -60,9 +60,9 @@ def test_shared_lowering_gives_the_single_compile_result(resnet8_sweep):
     solo = labkit.compile("resnet8", "ethos-u65-512", cache=False, progress=False)
     assert report.summary["total_cycles"] == solo.summary["total_cycles"]
     pd.testing.assert_frame_equal(report.operators, solo.operators)
-    cmd = np.load(Path(report.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
-    other = np.load(Path(solo.artifacts["partitions"][0]["vela_dir"]) / "out_vela.npz")["cmd_data"].tobytes()
-    assert cmd == other and cmd in Path(report.artifacts["pte"]).read_bytes()
+    cmd = np.load(Path(report.artifacts.partitions[0].vela_dir) / "out_vela.npz")["cmd_data"].tobytes()
+    other = np.load(Path(solo.artifacts.partitions[0].vela_dir) / "out_vela.npz")["cmd_data"].tobytes()
+    assert cmd == other and cmd in Path(report.artifacts.pte).read_bytes()
     assert _program(report) == _program(solo)
 
 

@@ -1,5 +1,6 @@
 """labkit.Lab driven as a user would, with real compiles (shared through the
-session cache), and the standalone HTML export."""
+session cache), and the standalone HTML export. The dropdowns and rendering a
+Report are tested in the fast tier (tests/fast/test_app.py)."""
 
 import base64
 import re
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import plots, targets
-from labkit.widgets import PLOTLY_MIME, TABS, Lab
+from labkit import plots
+from labkit.app import TABS, Lab
+from labkit.app.common import PLOTLY_MIME
 from tests.models_for_tests import TinyConv
 
 
@@ -29,27 +31,6 @@ def _array(value):
     if isinstance(value, dict) and "bdata" in value:
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
     return list(value)
-
-
-def test_accelerator_restricts_system_configs_and_memory_modes():
-    lab = Lab(warm=False)
-    lab.accelerator.value = "ethos-u55-128"
-    assert lab.system_config.options and all("U55" in c for c in lab.system_config.options)
-    assert lab.system_config.value == "Ethos_U55_High_End_Embedded"  # the family default
-    assert set(lab.memory_mode.options) == set(
-        targets.valid_memory_modes("ethos-u55-128", lab.system_config.value))
-    assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
-    lab.accelerator.value = "ethos-u85-1024"
-    assert all("U85" in c for c in lab.system_config.options)
-    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only")
-
-
-@pytest.mark.parametrize("preset", list(targets.PRESETS))
-def test_preset_buttons_set_the_three_dropdowns(preset):
-    lab = Lab(warm=False)
-    lab.accelerator.value = "ethos-u65-512"
-    lab.presets[preset].click()
-    assert lab.selection()[1:] == targets.PRESETS[preset][:3]
 
 
 def test_compile_fills_the_tabs(reports):
@@ -99,7 +80,7 @@ def test_presentation_mode_has_large_figures(reports):
     lab = Lab(warm=False, target="corstone-320", presentation=True)
     assert "labkit-presentation" in lab._dom_classes
     (card,) = _figures(lab.outputs["Summary"])
-    assert card["layout"]["font"]["size"] == 18
+    assert card["layout"]["template"]["layout"]["font"]["size"] == 18  # the presentation template
     assert all(t["number"]["font"]["size"] == 45 for t in card["data"])
 
 

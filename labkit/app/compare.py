@@ -11,7 +11,7 @@ import ipywidgets as widgets
 
 from .. import targets
 from ..sweeps import reports, sweep
-from ..views import sweep_plots, tables
+from ..views import tables
 from .common import StatusBox, figure_bundle, html_bundle, one_line
 
 if TYPE_CHECKING:
@@ -135,6 +135,8 @@ class ComparePanel(StatusBox, widgets.VBox):
 
     def _show(self, df, how: str) -> None:
         """The sweep figures and the table (built here, in the calling thread)."""
+        from ..views import sweep_plots
+
         self.df = df
         name = df.attrs.get("model")
         with self.lab.theme():

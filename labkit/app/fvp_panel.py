@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 
 from .. import fvp
-from ..views import fvp_plots
 from .common import Background, describe, error_html, figure_bundle, html_bundle, one_line
 
 if TYPE_CHECKING:
@@ -107,6 +106,8 @@ class FvpPanel(Background, widgets.VBox):
             self.button.disabled = False
 
     def _show_run(self, report, measured, how: str) -> None:
+        from ..views import fvp_plots
+
         with self.lab.theme():
             figure = figure_bundle(fvp_plots.estimate_vs_measured(report, measured))
         self.output.outputs = (figure, html_bundle(fvp_plots.measured_html(measured)))

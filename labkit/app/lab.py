@@ -20,7 +20,7 @@ import ipywidgets as widgets
 from .. import targets
 from ..api import STAGES, cached, warm_up
 from ..api import compile as compile_model
-from ..views import plots, tables, theme
+from ..views import tables, theme
 from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
@@ -237,6 +237,8 @@ class Lab(StatusBox, widgets.VBox):
     # ------------------------------------------------------------ output
     def _show(self, report, how: str) -> None:
         """Render every tab from ``report`` (figures are built here, in this thread)."""
+        from ..views import plots
+
         self.report = report
         self.progress.value, self.progress.bar_style = len(STAGES), "success"
         self.stage.value = ""

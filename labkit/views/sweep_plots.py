@@ -224,12 +224,12 @@ def configurations(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     fig.update_yaxes(type="log", dtick="D2")
     fig.update_yaxes(title_text="inference time (ms, log)", row=1, col=1)
     one = (rows.groupby("accelerator")[["system_config", "memory_mode"]].nunique().max(axis=1) <= 1).all()
-    note = ("Bars: one per memory mode, grouped by accelerator and system config (the system config sets the "
+    text = ("Bars: one per memory mode, grouped by accelerator and system config (the system config sets the "
             "clock and the memory bandwidth).")
     if one:
-        note += ("<br>This sweep has one system config and memory mode per accelerator: pass "
+        text += ("<br>This sweep has one system config and memory mode per accelerator: pass "
                  "system_configs= / memory_modes= to labkit.sweep to compare them.")
-    note(fig, note + _failed_note(df), below=130)
+    note(fig, text + _failed_note(df), below=130)
     return fig
 
 

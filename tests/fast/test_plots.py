@@ -1,5 +1,5 @@
-"""labkit.plots on real Reports: ds_cnn on ethos-u55-128 (2 NPU partitions, the
-average pool on the CPU) and on ethos-u85-256 (every operator on the NPU)."""
+"""labkit.plots on real Reports (committed fixtures): ds_cnn on ethos-u55-128 (2 NPU
+partitions, the average pool on the CPU) and on ethos-u85-256 (every operator on the NPU)."""
 
 import copy
 import subprocess
@@ -9,20 +9,21 @@ import pandas as pd
 import pytest
 
 from labkit import plots
+from labkit.views import theme
+from tests.conftest import layout_value
 
-TARGETS = ["ethos-u55-128", "ethos-u85-256"]
 FIGURES = [plots.placement, plots.cycles, lambda r: plots.cycles(r, by="module"), plots.module_treemap,
            plots.memory, plots.summary_card]
 
 
-@pytest.fixture(scope="module", params=TARGETS)
-def report(request, compiled):
-    return compiled("ds_cnn", request.param)
+@pytest.fixture(scope="module", params=["ds_cnn_u55", "ds_cnn_u85"])
+def report(request):
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
-def u55(compiled):
-    return compiled("ds_cnn", "ethos-u55-128")
+def u55(ds_cnn_u55):
+    return ds_cnn_u55
 
 
 def _total_cycles(report) -> float:
@@ -31,7 +32,7 @@ def _total_cycles(report) -> float:
 
 
 def test_importing_widgets_does_not_import_plotly_or_torch():
-    code = ("import sys, labkit, labkit.widgets; "
+    code = ("import sys, labkit, labkit.app; "
             "print(sorted(m for m in ('torch', 'executorch', 'plotly') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
@@ -46,8 +47,8 @@ def test_every_figure_names_source_and_target_and_is_theme_neutral(report, make)
     assert "Vela estimate" in title
     assert f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']}" in title
     assert s["model"] in title
-    assert fig.layout.paper_bgcolor == fig.layout.plot_bgcolor == "rgba(0,0,0,0)"
-    assert fig.layout.font.color == plots.FONT_COLOR
+    assert layout_value(fig, "paper_bgcolor") == layout_value(fig, "plot_bgcolor") == "rgba(0,0,0,0)"
+    assert layout_value(fig, "font.color") == plots.FONT_COLOR
     assert len(fig.data) >= 1
 
 
@@ -132,7 +133,7 @@ def test_memory_follows_vela_layers_against_the_limit(report):
     layers = report.layers
     assert len(bars.y) == len(layers)
     assert list(bars.y) == pytest.approx(list(layers["Staging Usage"] / 1024))
-    limit = plots.sram_limit_kib(report)
+    limit = report.summary["sram_limit_kib"]
     lines = [t for t in fig.data if t.name and t.name.startswith("limit")]
     if pd.isna(limit):
         assert not lines
@@ -156,7 +157,7 @@ def test_summary_card_numbers(report):
 
 
 def test_presentation_scales_fonts_and_height(u55):
-    fig = plots.cycles(u55)
-    height = fig.layout.height
-    plots.presentation(fig)
-    assert fig.layout.font.size == 18 and fig.layout.height == round(height * 1.5)
+    height = plots.cycles(u55).layout.height
+    with theme.presentation():
+        fig = plots.cycles(u55)
+    assert layout_value(fig, "font.size") == 18 and fig.layout.height == round(height * 1.5)

@@ -1,14 +1,14 @@
-"""Tests for labkit.fvp_parse against the real FVP logs in shared/fvp-logs."""
+"""Tests for labkit.fvp.console (the parser) against the real FVP logs in shared/fvp-logs."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
-from labkit.fvp_parse import FvpRun, parse
+from labkit.fvp.console import FvpRun, parse
+from tests.conftest import SHARED
 
-LOGS = Path(__file__).resolve().parents[2] / "shared" / "fvp-logs"
+LOGS = SHARED / "fvp-logs"
 pytestmark = pytest.mark.skipif(
     not LOGS.is_dir(), reason=f"FVP sample logs not found at {LOGS} (shared/ must sit beside the repo)"
 )

@@ -1,0 +1,69 @@
+"""The Lab without compiling: its dropdowns offer only valid targets, presets set
+them, and a Report (a committed fixture) renders in every tab, with figures in the
+theme (normal or presentation) and the app's tables."""
+
+import pytest
+
+from labkit import plots, targets
+from labkit.app import TABS, Lab
+from labkit.app.common import PLOTLY_MIME, one_line
+from labkit.errors import TargetError
+
+
+def _figures(output):
+    return [o["data"][PLOTLY_MIME] for o in output.outputs if PLOTLY_MIME in o["data"]]
+
+
+def test_accelerator_restricts_system_configs_and_memory_modes():
+    lab = Lab(warm=False)
+    lab.accelerator.value = "ethos-u55-128"
+    assert lab.system_config.options and all("U55" in c for c in lab.system_config.options)
+    assert lab.system_config.value == "Ethos_U55_High_End_Embedded"  # the family default
+    assert set(lab.memory_mode.options) == set(
+        targets.valid_memory_modes("ethos-u55-128", lab.system_config.value))
+    assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
+    lab.accelerator.value = "ethos-u85-1024"
+    assert all("U85" in c for c in lab.system_config.options)
+    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only")
+
+
+@pytest.mark.parametrize("preset", list(targets.PRESETS))
+def test_preset_buttons_set_the_three_dropdowns(preset):
+    lab = Lab(warm=False)
+    lab.accelerator.value = "ethos-u65-512"
+    lab.presets[preset].click()
+    assert lab.selection()[1:] == targets.PRESETS[preset][:3]
+
+
+def test_a_report_renders_in_every_tab(ds_cnn_u55):
+    lab = Lab(warm=False)
+    lab._show(ds_cnn_u55, "from a fixture")
+    assert lab.report is ds_cnn_u55 and tuple(lab.tabs.titles) == TABS
+    (card,) = _figures(lab.outputs["Summary"])
+    assert "ds_cnn" in card["layout"]["title"]["text"] and "Vela estimate" in card["layout"]["title"]["text"]
+    (placement,) = _figures(lab.outputs["Placement"])
+    cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
+    assert cpu["marker"]["color"] == plots.CPU_COLOR
+    assert "avg_pool2d" in lab.outputs["Placement"].outputs[1]["data"]["text/html"]
+    assert len(_figures(lab.outputs["Cycles"])) == 2 and len(_figures(lab.outputs["Memory"])) == 1
+    artifacts = lab.outputs["Artifacts"].outputs[0]["data"]["text/html"]
+    assert "model.pte" in artifacts and "partition 1 Vela output" in artifacts
+    assert "ethos-u55-128" in lab.status.value and "from a fixture" in lab.status.value
+    assert not lab.export_button.disabled
+
+
+def test_presentation_figures_use_the_presentation_template(ds_cnn_u85):
+    normal, large = Lab(warm=False), Lab(warm=False, presentation=True)
+    for lab in (normal, large):
+        lab._show(ds_cnn_u85, "from a fixture")
+    (small,) = _figures(normal.outputs["Summary"])
+    (big,) = _figures(large.outputs["Summary"])
+    assert small["layout"]["template"]["layout"]["font"]["size"] == 12
+    assert big["layout"]["template"]["layout"]["font"]["size"] == 18
+    assert big["layout"]["height"] == round(small["layout"]["height"] * 1.5)
+    assert all(t["number"]["font"]["size"] == 45 for t in big["data"])
+
+
+def test_errors_show_as_one_line():
+    assert one_line(TargetError("Unknown target 'x'. Use a preset.")) == "Unknown target 'x'. Use a preset."
+    assert one_line(RuntimeError("first line\nsecond line")) == "RuntimeError: first line"
