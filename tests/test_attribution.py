@@ -21,8 +21,8 @@ def test_attributed_cycles_sum_to_vela_per_partition(compiled, model, target):
     assert set(COSTS) <= set(ops.columns)
     for p in r.artifacts.partitions:
         vela_total = float(vela.read_summary(p.vela_dir)["cycles_total"])
-        ours = ops.loc[ops["partition"] == p["index"], "cycles"].sum()
-        assert ours == pytest.approx(vela_total, rel=0.005), (model, target, p["index"])
+        ours = ops.loc[ops["partition"] == p.index, "cycles"].sum()
+        assert ours == pytest.approx(vela_total, rel=0.005), (model, target, p.index)
     # >= 95% of cycles on a row with a module path or an explicit backend row
     named = ops[(ops["module"] != "") | (ops["origin"] == "backend")]["cycles"].sum()
     assert named >= 0.95 * ops["cycles"].sum()

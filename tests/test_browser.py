@@ -1,5 +1,6 @@
-"""A real JupyterLab in a real Chromium: open lesson 1, run all cells, see the app
-and the plots render, then compile a second target from the app and see the
+"""A real JupyterLab in a real Chromium: open lesson 1, run all cells, check that
+every code cell ran (or say which did not, and what the kernel replied), see the
+app and the plots render, then compile a second target from the app and see the
 plots change. Screenshots go to test-artifacts/."""
 
 import os
@@ -7,14 +8,13 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, REPO
+from tests.conftest import ARTIFACTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -30,13 +30,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory, cache_dir):
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(REPO / "notebooks" / "01_first_model_on_an_npu.ipynb", root)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, LABKIT_CACHE_DIR=str(cache_dir), JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
+    from labkit import lessons
     from labkit.cli import lab_command
 
+    lessons.install(root)  # as `labkit lab` does
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, LABKIT_CACHE_DIR=str(cache_dir), JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
+    # expose_app_in_browser: the test reads the notebook's cells and the kernel's replies from the page.
     proc = subprocess.Popen(
-        lab_command(root, port=str(port)) + ["--no-browser", f"--IdentityProvider.token={token}"],
+        lab_command(root, port=str(port)) + ["--no-browser", f"--IdentityProvider.token={token}",
+                                             "--LabApp.expose_app_in_browser=True"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -81,6 +84,82 @@ def _run_all_cells(page, attempts: int = 3) -> None:
                 raise
 
 
+# In the page (the app is exposed by --LabApp.expose_app_in_browser): record every execute request
+# the notebook sends and the kernel's reply to it, on whichever kernel the notebook has.
+_WATCH_KERNEL = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const log = window.__labkit = {requests: {}, replies: {}, kernels: []};
+  const watch = (kernel) => {
+    if (!kernel || log.kernels.includes(kernel.id)) return;
+    log.kernels.push(kernel.id);
+    kernel.anyMessage.connect((_, {msg, direction}) => {
+      if (direction === 'send' && msg.header.msg_type === 'execute_request')
+        log.requests[msg.header.msg_id] = {cellId: msg.metadata.cellId, kernel: kernel.id};
+      if (direction === 'recv' && msg.header.msg_type === 'execute_reply')
+        log.replies[msg.parent_header.msg_id] = {status: msg.content.status, ename: msg.content.ename || '',
+                                                 evalue: msg.content.evalue || ''};
+    });
+  };
+  watch(panel.sessionContext.session?.kernel);
+  panel.sessionContext.kernelChanged.connect((_, change) => watch(change.newValue));
+}"""
+# Every code cell: its execution count, its error outputs, and the request/reply recorded for it.
+_CELLS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const log = window.__labkit || {requests: {}, replies: {}, kernels: []};
+  const sent = {};
+  for (const [id, r] of Object.entries(log.requests)) sent[r.cellId] = {...r, reply: log.replies[id] || null};
+  const cells = [];
+  const model = panel.content.model;
+  for (let i = 0; i < model.cells.length; i++) {
+    const c = model.cells.get(i);
+    if (c.type !== 'code') continue;
+    const errors = [];
+    for (let k = 0; k < c.outputs.length; k++) {
+      const o = c.outputs.get(k).toJSON();
+      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+    }
+    cells.push({number: cells.length + 1, count: c.executionCount, source: c.sharedModel.getSource().split('\\n')[0],
+                errors, request: sent[c.id] || null});
+  }
+  return {cells, kernels: log.kernels, kernel: panel.sessionContext.session?.kernel?.id || null,
+          status: panel.sessionContext.kernelDisplayStatus};
+}"""
+_ALL_RAN_OR_FAILED = """() => {
+  const model = window.jupyterapp.shell.currentWidget.content.model;
+  let all = true;
+  for (let i = 0; i < model.cells.length; i++) {
+    const c = model.cells.get(i);
+    if (c.type !== 'code') continue;
+    for (let k = 0; k < c.outputs.length; k++) if (c.outputs.get(k).type === 'error') return true;
+    if (!c.executionCount) all = false;
+  }
+  return all;
+}"""
+
+
+def _not_run(info: dict) -> str:
+    """Which code cells did not run cleanly, and why, from what the notebook sent and the kernel replied."""
+    lines = []
+    for cell in info["cells"]:
+        if cell["count"] and not cell["errors"]:
+            continue
+        request = cell["request"]
+        if cell["errors"]:
+            why = "raised " + "; ".join(cell["errors"])
+        elif request is None:
+            why = ("no execute request for it ever reached a kernel (JupyterLab dropped it; kernels the notebook had: "
+                   f"{info['kernels'] or 'none'})")
+        elif request["reply"] is None:
+            why = f"kernel {request['kernel']} never replied (still busy, or it died)"
+        else:
+            reply = request["reply"]
+            why = f"kernel {request['kernel']} replied {reply['status']!r} {reply['ename']} {reply['evalue']}".strip()
+        lines.append(f"code cell {cell['number']} ({cell['source']!r}): {why}")
+    return (f"{len(lines)} of {len(info['cells'])} code cells of lesson 1 did not run cleanly (notebook kernel "
+            f"{info['kernel']}, {info['status']}):\n  " + "\n  ".join(lines))
+
+
 def test_lesson_1_in_chromium(jupyter, compiled):
     from playwright.sync_api import sync_playwright
 
@@ -95,12 +174,20 @@ def test_lesson_1_in_chromium(jupyter, compiled):
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(f"{base}/lab/tree/01_first_model_on_an_npu.ipynb?token={token}")
         page.wait_for_selector(".jp-Notebook", timeout=120_000)
+        page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext !== undefined",
+                               timeout=120_000)
+        page.evaluate(_WATCH_KERNEL)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         _run_all_cells(page)
         try:
-            page.wait_for_selector(".js-plotly-plot", timeout=300_000)
+            page.wait_for_function(_ALL_RAN_OR_FAILED, timeout=300_000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the assertion below says what did not run
+            pass
         finally:
             page.screenshot(path=str(ARTIFACTS / "lesson1-run-all.png"))
+        info = page.evaluate(_CELLS)
+        assert all(c["count"] and not c["errors"] for c in info["cells"]), _not_run(info)
+        page.wait_for_selector(".js-plotly-plot", timeout=300_000)
         compile_button = page.locator(".widget-button", has_text="Compile")
         compile_button.wait_for(timeout=300_000)
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=300_000)
