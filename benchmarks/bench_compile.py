@@ -42,8 +42,9 @@ HAND_WRITTEN = textwrap.dedent("""
 
 LABKIT = textwrap.dedent("""
     import json, resource, sys, time
-    import labkit, labkit.pipeline
-    labkit.pipeline.warm_up()   # the same imports the hand-written flow pays before its clock
+    import labkit
+    from labkit.toolchain.lower import warm_up
+    warm_up()   # the same imports the hand-written flow pays before its clock
     from labkit import models
     models.get(sys.argv[1]).factory()   # and the same model build
     t0 = time.perf_counter()

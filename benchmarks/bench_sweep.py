@@ -47,14 +47,13 @@ def main() -> None:
     ap.add_argument("--targets", default="all")
     args = ap.parse_args()
     import labkit
-    import labkit.worker
-    from labkit.sweep import expand_targets
+    from labkit.sweeps import expand_targets
 
     accs = [t.accelerator for t in expand_targets(args.targets)]
     os.environ["LABKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="labkit-bench-sweep-")
     # Both sides start with the toolchain imported: the hand-written loop times from
     # after its imports, and labkit's shared worker is warmed, as the Lab does at start.
-    labkit.worker.shared().warm()
+    labkit.warm_up(background=False)
     t0 = time.perf_counter()
     df = labkit.sweep(args.model, accs, progress=False)
     sweep_seconds = time.perf_counter() - t0

@@ -24,7 +24,8 @@ def test_report_fixture_equals_a_fresh_compile(name, compiled):
     keep = [k for k in fresh.summary.index if not any(v in k for v in _VOLATILE)]
     pd.testing.assert_series_equal(fixture.summary[keep], fresh.summary[keep], check_dtype=False)
     pd.testing.assert_frame_equal(_comparable(fixture.operators), _comparable(fresh.operators))
-    pd.testing.assert_frame_equal(fixture.layers, fresh.layers)
+    # Vela's layer Name is a tensor name; those Vela makes up ('#315') differ from run to run.
+    pd.testing.assert_frame_equal(fixture.layers.drop(columns="Name"), fresh.layers.drop(columns="Name"))
     assert fixture.target == fresh.target and fixture.warnings == fresh.warnings
 
 

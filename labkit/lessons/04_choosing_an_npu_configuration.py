@@ -43,11 +43,9 @@ COLUMNS = ["accelerator", "system_config", "memory_mode", "clock_hz", "total_cyc
 rows = []
 for accelerator in ACCELERATORS:
     report = labkit.compile("resnet8", accelerator)
-    rows.append(report.summary[COLUMNS])
+    rows.append({**report.summary[COLUMNS], "family": report.target.family, "macs_per_cycle": report.target.macs})
 
 sizes = pd.DataFrame(rows)
-sizes["family"] = sizes["accelerator"].str.rsplit("-", n=1).str[0]
-sizes["macs_per_cycle"] = sizes["accelerator"].str.rsplit("-", n=1).str[1].astype(int)
 sizes["clock_mhz"] = sizes["clock_hz"] / 1e6
 # cycles spent waiting on memory beyond the compute
 sizes["memory_wait_cycles"] = sizes["total_cycles"] - sizes["npu_cycles"]

@@ -337,7 +337,7 @@ def fallback_table(reports: list, *, cpu_family: str = "ethos-u55", npu_family: 
         rows = rows[~rows["reason"].fillna("").str.contains("partition boundary")]
     rows["cycles"] = rows["node"].map(npu[0].operators.set_index("node")["cycles"])
     rows["cpu_on"] = ", ".join(r.target.accelerator for r in sorted(cpu, key=lambda r: r.target.macs))
-    rows["npu_on"] = ", ".join(str(r.summary["accelerator"]) for r in npu)
+    rows["npu_on"] = ", ".join(r.target.accelerator for r in npu)
     return rows[columns].reset_index(drop=True)
 
 
