@@ -87,8 +87,8 @@ def cmd_doctor(args) -> None:
         print(f"  {line}")
 
 
-# JupyterLab settings for the lessons: start the notebook's kernel without asking,
-# and no news pop-up in the middle of a demo.
+# JupyterLab settings for the lessons: start the notebook's kernel without asking (for a
+# notebook without kernelspec metadata), and no news pop-up in the middle of a demo.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
@@ -106,10 +106,18 @@ def lab_settings_dir() -> Path:
     return base
 
 
+# labkit's own JupyterLab extension (source: labextension/ in the repository): Run All Cells waits for the
+# notebook's kernel while it starts, where JupyterLab 4.6 drops every cell it finds without one. Loaded only
+# in the JupyterLab that `labkit lab` starts; it replaces JupyterLab's default cell executor there.
+LABEXTENSIONS = Path(__file__).resolve().parent / "app" / "labextension"
+
+
 def lab_command(root: Path, ip: str = "127.0.0.1", port: str = "8888") -> list[str]:
-    """The JupyterLab command line: localhost only, token auth on (Jupyter's default)."""
+    """The JupyterLab command line: localhost only, token auth on (Jupyter's default), labkit's
+    settings and its Run All extension."""
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.ip={ip}", f"--ServerApp.port={port}",
-           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={lab_settings_dir()}"]
+           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={lab_settings_dir()}",
+           f"--LabApp.extra_labextensions_path={LABEXTENSIONS}"]
     if os.geteuid() == 0:  # containers often run as root; Jupyter refuses without this
         cmd.append("--allow-root")
     return cmd
