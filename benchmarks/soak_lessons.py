@@ -19,10 +19,7 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,9 +29,9 @@ from pathlib import Path
 
 import psutil
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.jupyterlab
+from tests.jupyterlab import CHROMIUM, CHROMIUM_ARGS, running_lab  # noqa: E402
+
 LESSON_TIMEOUT = 1800  # s, per lesson and run
 # What loads both cores in the loaded run: two compiles that never hit the cache.
 LOAD = "import labkit\nwhile True:\n    labkit.compile('resnet8', '{target}', cache=False, progress=False)\n"
@@ -56,42 +53,6 @@ CODE_CELLS = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def jupyterlab(root: Path, cache: Path):
-    """JupyterLab as `labkit lab` starts it, on the lessons in ``root``; yields (base URL, token, process)."""
-    from labkit import lessons
-    from labkit.cli import lab_command
-
-    lessons.install(root)
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, LABKIT_CACHE_DIR=str(cache), JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
-    cmd = lab_command(root, port=str(port)) + ["--no-browser", f"--IdentityProvider.token={token}",
-                                               "--LabApp.expose_app_in_browser=True"]
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        raise RuntimeError(f"JupyterLab did not start; see {root / 'server.log'}")
-    try:
-        yield base, token, proc
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
-
-
 def shut_down_kernels(base: str, token: str) -> None:
     """Close every session, as a user closing the notebook and its kernel would."""
     sessions = json.load(urllib.request.urlopen(f"{base}/api/sessions?token={token}"))
@@ -102,7 +63,7 @@ def shut_down_kernels(base: str, token: str) -> None:
 
 def open_lesson(browser, base: str, token: str, name: str):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    page.goto(f"{base}/lab/tree/{name}.ipynb?token={token}")
+    page.goto(f"{base}/lab/tree/{name}.ipynb?reset&token={token}")  # reset: this lesson alone, no earlier tabs
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.content?.model?.cells?.length > 0",
                            timeout=120_000)
@@ -111,7 +72,7 @@ def open_lesson(browser, base: str, token: str, name: str):
 
 def run_all(page) -> None:
     """Run > Run All Cells from the menu bar, as a user clicks it (once: no retry)."""
-    page.locator(".jp-Cell").first.click()
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.click()
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-content .lm-Menu-item", has_text="Run All Cells").first.click()
 
@@ -221,7 +182,7 @@ def main() -> None:
     print("| run         | lesson | completed | cells | first figure (s) | last cell (s) | problem")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with jupyterlab(work / "lessons", cache) as (base, token, _):
+        with running_lab(work / "lessons", cache) as (base, token, _):
             for run in plan:
                 load = []
                 if run.startswith("loaded"):
@@ -241,7 +202,7 @@ def main() -> None:
                 rows.append(restart_then_run_all(browser, base, token, chosen[0]))
                 print(_row(rows[-1]), flush=True)
         if not args.no_recoveries:
-            with jupyterlab(work / "lessons-kill", work / "cold-cache") as (base, token, server):
+            with running_lab(work / "lessons-kill", work / "cold-cache") as (base, token, server):
                 rows.append(kill_worker_then_run_all(browser, base, token, chosen[0], server))
                 print(_row(rows[-1]), flush=True)
         browser.close()

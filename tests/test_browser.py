@@ -4,61 +4,23 @@ app and the plots render, then compile a second target from the app and see the
 plots change. Screenshots go to test-artifacts/."""
 
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ARTIFACTS
+from tests.jupyterlab import CHROMIUM, CHROMIUM_ARGS, running_lab
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is not installed (make browser installs it)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory, cache_dir):
     root = tmp_path_factory.mktemp("lab")
-    from labkit import lessons
-    from labkit.cli import lab_command
-
-    lessons.install(root)  # as `labkit lab` does
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, LABKIT_CACHE_DIR=str(cache_dir), JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
-    # expose_app_in_browser: the test reads the notebook's cells and the kernel's replies from the page.
-    proc = subprocess.Popen(
-        lab_command(root, port=str(port)) + ["--no-browser", f"--IdentityProvider.token={token}",
-                                             "--LabApp.expose_app_in_browser=True"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        if proc.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("JupyterLab did not start: " + (root / "server.log").read_text()[-2000:])
-    yield base, token, root
-    proc.terminate()
-    proc.wait(20)
+    with running_lab(root, cache_dir) as (base, token, _):
+        yield base, token, root
 
 
 _RUN_ALL_AT_ONCE = """(() => {

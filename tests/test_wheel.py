@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.test_browser import _free_port
+from tests.jupyterlab import free_port
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_installed_labkit_compiles_digits_cnn(venv):
 
 def test_installed_labkit_starts_the_lab_on_its_lessons(venv):
     root, _, _, env = venv
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     lessons = root / "my-lessons"
     proc = subprocess.Popen([root / "venv" / "bin" / "labkit", "lab", "--no-browser", "--port", str(port),
                              "--dir", str(lessons)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
