@@ -4,8 +4,8 @@ and a check that every code cell ran without an error output.
 
 Runs, in order: one with a cold cache, N warm ones, M while two other compiles
 load both cores, then two recoveries: a kernel restart mid-lesson followed by
-Run All, and the compile worker killed mid-compile followed by Run All (each on
-its own JupyterLab). Prints one row per lesson and run: completed?, seconds to
+Run All, and the compile worker killed mid-compile followed by Run All (the
+latter on a JupyterLab of its own with an empty cache). Prints one row per lesson and run: completed?, seconds to
 the first figure, seconds to the last cell. Not part of `make test`; it asserts
 nothing about time.
 
@@ -114,12 +114,13 @@ def soak_run(browser, base: str, token: str, lessons: list[str], run: str) -> li
 
 
 def restart_then_run_all(browser, base: str, token: str, name: str) -> dict:
-    """Run All, restart the kernel once two code cells ran (Kernel > Restart Kernel…), then Run All again."""
+    """Run All; once two code cells ran, Kernel > Restart Kernel and Clear Outputs of All Cells…;
+    then Run All again."""
     page = open_lesson(browser, base, token, name)
     run_all(page)
     page.wait_for_function(f"() => ({CODE_CELLS})().filter(c => c.count).length >= 2", timeout=600_000)
     page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
-    page.locator(".lm-Menu-content .lm-Menu-item", has_text="Restart Kernel…").first.click()
+    page.locator(".lm-Menu-content .lm-Menu-item", has_text="Restart Kernel and Clear Outputs").first.click()
     page.locator(".jp-Dialog-button.jp-mod-accept").click()
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     started = time.perf_counter()
