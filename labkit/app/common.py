@@ -30,8 +30,10 @@ def status_html(markup: str) -> str:
 
 
 def error_html(headline: str, message: str) -> str:
-    """One readable error line (never a traceback), in a red-edged box."""
-    return ("<div style='padding:6px 10px;border-left:4px solid #E15759;background:rgba(225,87,89,0.12);"
+    """One readable error line (never a traceback), in a box edged in the theme's error colour."""
+    from ..views.theme import LIMIT_COLOR
+
+    return (f"<div style='padding:6px 10px;border-left:4px solid {LIMIT_COLOR};background:{LIMIT_COLOR}1F;"
             f"white-space:pre-wrap'><b>{headline}</b> {_html.escape(message)}</div>")
 
 
