@@ -44,8 +44,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     outcome = scheduler.run([job], use_cache=cache, in_process=in_process, progress=shown, cancel=cancel)
     if job.key in outcome.errors:
         raise outcome.errors[job.key]
-    report = outcome.reports[job.key]
-    report.summary["model"] = job.model  # a cache hit: the same graph and weights under the name asked for
+    report = _as_asked(outcome.reports[job.key], job)
     if not report.fits and not allow_overflow:
         s = report.summary
         raise ModelTooLargeError(
@@ -64,8 +63,15 @@ def cached(model: Any, target: "str | Target" = "corstone-320", *, example_input
     job = make_job(model, resolve_target(target, system_config, memory_mode, config_ini),
                    example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     report = disk_cache.lookup(job.key)
-    if report is not None:
-        report.summary["model"] = job.model
+    return _as_asked(report, job) if report is not None else None
+
+
+def _as_asked(report: Report, job: CompileJob) -> Report:
+    """A cached Report may come from a compile of the same graph and weights under another
+    name, or of the same hardware asked for by accelerator rather than preset: show it as asked."""
+    report.summary["model"] = job.model
+    report.summary["preset"] = job.target.preset or ""
+    report.target = job.target
     return report
 
 

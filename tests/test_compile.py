@@ -235,3 +235,11 @@ def test_cache_hit_keeps_the_name_asked_for():
     torch.manual_seed(3)
     again = labkit.compile(TinyConv(), "ethos-u85-128", example_inputs=example(), name="second", progress=False)
     assert again.from_cache and again.summary["model"] == "second"
+
+
+def test_a_cache_hit_shows_the_preset_asked_for(compiled):
+    by_accelerator = compiled("ds_cnn", "ethos-u85-256")  # the same hardware as corstone-320
+    preset = labkit.compile("ds_cnn", "corstone-320", progress=False)
+    assert preset.from_cache and preset.summary["cache_key"] == by_accelerator.summary["cache_key"]
+    assert preset.summary["preset"] == preset.target.preset == "corstone-320"
+    assert labkit.cached("ds_cnn", "ethos-u85-256").summary["preset"] == ""
