@@ -51,7 +51,8 @@ def cmd_compile(args) -> None:
         report.to_html(args.html)
         print(f"wrote {args.html}", file=sys.stderr)
     print(report.summary_text())
-    print(f"\nOperators (placement by the Ethos-U partitioner; {'from the cache' if report.from_cache else 'compiled now'}):")
+    how = "from the cache" if report.from_cache else "compiled now"
+    print(f"\nOperators (placement by the Ethos-U partitioner; {how}):")
     _print_table(report.operators[["node", "op", "module", "placement", "partition", "reason"]])
 
 

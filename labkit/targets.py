@@ -226,7 +226,8 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
                         config_ini=config_ini or t.config_ini, preset=None)
         return validate(t)
     if not isinstance(target, str):
-        raise TargetError(f"target must be a preset name, an accelerator string or a Target, not {type(target).__name__}.")
+        raise TargetError(f"target must be a preset name, an accelerator string or a Target, not "
+                          f"{type(target).__name__}.")
     name = target.strip().lower()
     preset = None
     if name in PRESETS:

@@ -44,8 +44,8 @@ def _serve(conn) -> None:  # runs in the worker process
         _, jobs, out_dirs, donor = message
         try:
             lower.run_group(jobs, [Path(d) for d in out_dirs],
-                               progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True,
-                               donor=donor and Path(donor))
+                            progress=lambda s, d="": conn.send(("progress", s, d)), capture_fds=True,
+                            donor=donor and Path(donor))
             conn.send(("done", _rss_mb()))
         except LabkitError as e:
             conn.send(("error", type(e).__name__, str(e)))

@@ -37,4 +37,5 @@ from .measure import MeasuredRun, launch, read_outputs, run, write_inputs
 __all__ = ["run", "parse", "FvpRun", "MeasuredRun", "fvp_command", "semihosting_cmd_line", "find_fvps", "find_fvp",
            "find_runner", "runner_mode", "doctor_lines", "missing", "how_to_build_runner", "family", "num_macs",
            "board", "launch", "write_inputs", "read_outputs", "FAMILIES", "FVP_BINARIES", "HOW_TO_INSTALL",
-           "DEFAULT_TIMEOUT", "PUBLISHED_LOGS", "published_log", "FvpNotFoundError", "FvpRunError", "FvpTimeoutError", "RunnerNotFoundError"]
+           "DEFAULT_TIMEOUT", "PUBLISHED_LOGS", "published_log", "FvpNotFoundError", "FvpRunError", "FvpTimeoutError",
+           "RunnerNotFoundError"]

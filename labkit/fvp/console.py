@@ -226,8 +226,8 @@ def parse(text: str, target: str) -> FvpRun:
                     break
 
     if not recognised:
-        raise ValueError("no recognisable Corstone FVP / arm_executor_runner / MLEK output in the text "
-                         "(expected e.g. 'I [executorch:...] ethosu_pmu_cycle_cntr : N' or 'INFO - NPU ACTIVE cycles: N')")
+        raise ValueError("no recognisable Corstone FVP / arm_executor_runner / MLEK output in the text (expected "
+                         "e.g. 'I [executorch:...] ethosu_pmu_cycle_cntr : N' or 'INFO - NPU ACTIVE cycles: N')")
     if etdump_block is not None:
         notes.append("ETDump block '#[RUN THIS]' not closed by '#[END]' (log truncated?)")
 
