@@ -9,6 +9,7 @@ import threading
 from typing import Any, Callable
 
 from . import cache as disk_cache  # `cache` is compile()'s flag
+from . import quantization as quant
 from . import scheduler
 from .errors import ModelTooLargeError
 from .models import ResolvedModel, resolve
@@ -20,7 +21,8 @@ __all__ = ["compile", "cached", "warm_up", "make_job", "retarget", "STAGES"]
 
 
 def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None,
-            calibration_inputs=None, system_config: str | None = None, memory_mode: str | None = None,
+            calibration_inputs=None, quantization=None, calibration: int | None = None,
+            system_config: str | None = None, memory_mode: str | None = None,
             config_ini: str | None = None, cache: bool = True, in_process: bool = False,
             progress: "bool | Callable[[str, str], None]" = True, name: str | None = None,
             cancel: threading.Event | None = None, allow_overflow: bool = False) -> Report:
@@ -30,6 +32,11 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
         a ``(module, example_inputs)`` pair, a ModelSpec, or the path of a torch.export ``.pt2`` file.
     target: a preset ('corstone-300', 'corstone-320'), an accelerator ('ethos-u55-128', ...)
         or a Target; ``system_config`` / ``memory_mode`` / ``config_ini`` override its parts.
+    quantization: a scheme ('int8', the default; 'int8-per-tensor', 'a16w8', 'a8w4'), or a mapping
+        with a 'default' scheme and overrides by nn.Module path or type, e.g.
+        ``{"default": "int8", "features.1": "a16w8", torch.nn.Linear: "a16w8"}``.
+    calibration: how many of the model's own calibration samples to calibrate on (default: all of
+        them; a built-in model has 8, digits_cnn 64); ``calibration_inputs`` chooses the samples.
     cache: reuse and store results in the content-addressed cache (LABKIT_CACHE_DIR).
     in_process: compile in this process instead of the worker process (for debugging).
     progress: True for a progress bar through the stages, False for none, or a callback(stage, detail).
@@ -39,7 +46,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     """
     resolved = resolve_target(target, system_config, memory_mode, config_ini)
     job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
-                   name=name)
+                   quantization=quantization, calibration=calibration, name=name)
     shown = scheduler.Progress(progress, label=f"{job.model} → {job.target.accelerator}")
     outcome = scheduler.run([job], use_cache=cache, in_process=in_process, progress=shown, cancel=cancel)
     if job.key in outcome.errors:
@@ -55,13 +62,15 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
 
 
 def cached(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None, calibration_inputs=None,
-           system_config: str | None = None, memory_mode: str | None = None, config_ini: str | None = None,
+           quantization=None, calibration: int | None = None, system_config: str | None = None,
+           memory_mode: str | None = None, config_ini: str | None = None,
            name: str | None = None) -> Report | None:
     """The Report ``compile`` would return, if the cache holds it; None otherwise. Never
     compiles: for a built-in model this costs about 50 ms and imports no toolchain (your
     own model is exported once to compute its key)."""
     job = make_job(model, resolve_target(target, system_config, memory_mode, config_ini),
-                   example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
+                   example_inputs=example_inputs, calibration_inputs=calibration_inputs,
+                   quantization=quantization, calibration=calibration, name=name)
     report = disk_cache.lookup(job.key)
     return _as_asked(report, job) if report is not None else None
 
@@ -93,23 +102,34 @@ def warm_up(background: bool = True) -> None:
     threading.Thread(target=warm, daemon=True, name="labkit-warm").start()
 
 
-def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None,
-             name: str | None = None) -> CompileJob:
-    """Resolve any accepted model form into a picklable CompileJob with its cache key."""
+def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None, quantization=None,
+             calibration: int | None = None, name: str | None = None) -> CompileJob:
+    """Resolve any accepted model form into a picklable CompileJob with its cache key.
+    The quantization (scheme, overrides, calibration count) is part of the model's identity."""
+    q, samples = quant.parse(quantization), quant.check_calibration(calibration)
     m = model if isinstance(model, ResolvedModel) else resolve(
         model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
+    if q.modules or q.types:
+        quant.check_modules(q, m.exported if m.module is None and m.exported is not None else m.float_module())
     if m.builtin is not None:
-        identity = {"builtin": m.builtin, "fingerprint": m.spec.fingerprint()}
+        if samples is not None:
+            m.spec.calibration(samples)  # enough samples? (the worker makes them again)
+        identity = {"builtin": m.builtin, "fingerprint": m.spec.fingerprint(), **_quant_identity(q, samples)}
         return CompileJob(model=m.name, target=target, key=disk_cache.make_key(identity, target.key()),
-                          weights=m.weights, registry_name=m.builtin, identity=identity)
+                          weights=m.weights, registry_name=m.builtin, identity=identity, quantization=q,
+                          calibration_samples=samples)
     from .toolchain.export import export_module
 
     example = m.example()
     ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    return _exported_job(ep, example, m.own_calibration(), target, m.name, m.weights)
+    return _exported_job(ep, example, m.own_calibration(samples), target, m.name, m.weights, q)
 
 
-def _exported_job(ep, example_inputs, calibration, target, name, weights) -> CompileJob:
+def _quant_identity(q: quant.Quantization, samples: int | None) -> dict:
+    return {"quantization": q.key(), "calibration": samples}
+
+
+def _exported_job(ep, example_inputs, calibration, target, name, weights, q) -> CompileJob:
     from .toolchain.export import exported_bytes
 
     # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
@@ -121,10 +141,10 @@ def _exported_job(ep, example_inputs, calibration, target, name, weights) -> Com
         if hasattr(t, "detach"):
             h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
-    identity = {"exported": h.hexdigest()}
+    identity = {"exported": h.hexdigest(), **_quant_identity(q, None)}
     return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
                       exported=exported_bytes(ep), example_inputs=tuple(example_inputs),
-                      calibration_inputs=calibration, identity=identity)
+                      calibration_inputs=calibration, identity=identity, quantization=q)
 
 
 def retarget(job: CompileJob, target: Target) -> CompileJob:

@@ -34,6 +34,11 @@ class TargetError(LabkitError):
     """An invalid accelerator, system config, memory mode or Vela .ini."""
 
 
+class QuantizationError(LabkitError):
+    """An unknown quantization scheme, an override naming no module of the model, a
+    scheme the target cannot run, or a bad calibration count."""
+
+
 class ExportError(LabkitError):
     """torch.export cannot capture the model (e.g. data-dependent control flow)."""
 

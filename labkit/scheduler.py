@@ -95,7 +95,7 @@ class Progress:
 
 def run(jobs: list, *, use_cache: bool = True, in_process: bool = False, executor: cf.Executor | None = None,
         progress: Progress | None = None, cancel: threading.Event | None = None) -> Outcome:
-    """Compile ``jobs`` (one model, any targets) and return their Reports and errors by cache key."""
+    """Compile ``jobs`` (one model, any targets and quantizations) and return their Reports and errors by cache key."""
     progress = progress or Progress(False, label="")
     outcome = Outcome()
     if use_cache:
@@ -103,10 +103,10 @@ def run(jobs: list, *, use_cache: bool = True, in_process: bool = False, executo
             hit = cache.lookup(job.key)
             if hit is not None:
                 outcome.reports[job.key] = hit
-    groups: dict[str, list] = {}
+    groups: dict[str, list] = {}  # one per lowering: a quantization of the model for a TOSA profile
     for job in jobs:
         if job.key not in outcome.reports:
-            groups.setdefault(job.target.tosa_profile, []).append(job)
+            groups.setdefault(cache.lowering_key(job), []).append(job)
     units = list(groups.values())
     progress.start(len(outcome.reports))
     try:

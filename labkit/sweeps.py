@@ -1,11 +1,13 @@
-"""Many NPU configurations at once: ``labkit.sweep``. The TOSA graph of a model is
-the same for every accelerator of one TOSA profile (U55 and U65 share one, U85
-has its own), so each profile is lowered once (or reused from the cache) and Vela
-runs per target (scheduler.py); the result is one row per configuration."""
+"""Many NPU configurations (and quantizations) at once: ``labkit.sweep``. The TOSA
+graph of a quantized model is the same for every accelerator of one TOSA profile
+(U55 and U65 share one, U85 has its own), so each (quantization, profile) pair is
+lowered once (or reused from the cache) and Vela runs per target (scheduler.py);
+the result is one row per configuration."""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import threading
 from typing import Callable
 
@@ -14,9 +16,9 @@ import pandas as pd
 from . import cache, scheduler, targets as targets_mod
 from .errors import CompileCancelled, LabkitError, TargetError
 
-COLUMNS = ["model", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode", "total_cycles",
-           "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib", "dram_kib",
-           "npu_ops", "cpu_ops", "partitions", "macs", "fits", "source", "from_cache", "cache_key", "error"]
+COLUMNS = ["model", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
+           "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib", "dram_kib",
+           "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "from_cache", "cache_key", "error"]
 
 
 def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:
@@ -45,30 +47,66 @@ def expand_targets(targets="all", system_configs=None, memory_modes=None, config
     return out
 
 
-def sweep(model, targets="all", *, system_configs=None, memory_modes=None, executor: cf.Executor | None = None,
-          example_inputs=None, config_ini: str | None = None, name: str | None = None,
-          progress: "bool | Callable[[int, int, str], None]" = True,
+def sweep(model, targets="all", *, quantization=None, data=None, system_configs=None, memory_modes=None,
+          executor: cf.Executor | None = None, example_inputs=None, config_ini: str | None = None,
+          name: str | None = None, progress: "bool | Callable[[int, int, str], None]" = True,
           cancel: threading.Event | None = None) -> pd.DataFrame:
-    """Compile ``model`` for many NPU configurations; one row per target with the
-    summary columns. Each TOSA profile is lowered once (or not at all when the cache
-    holds a compile of the model for that profile); profiles run in parallel, in
-    labkit worker processes or on ``executor``. Every target's full Report is cached
-    like a single compile (``reports(df)`` loads them).
+    """Compile ``model`` for many NPU configurations (and quantizations); one row per
+    (quantization, target) with the summary columns. Each TOSA profile is lowered
+    once per quantization (or not at all when the cache holds such a compile);
+    lowerings run in parallel, in labkit worker processes or on ``executor``. Every
+    row's full Report is cached like a single compile (``reports(df)`` loads them).
 
+    quantization: a scheme or mapping as for ``labkit.compile``, or a list of them to compare.
+    data: evaluation data ((inputs, labels), as for ``labkit.evaluate``); with it, or with the
+        model's own evaluation data, an ``accuracy`` column from the TOSA reference model
+        (the same for every target of one TOSA profile and quantization, so run once per pair).
     progress: True for a progress bar, False for none, or a callback(done, total, label).
     cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
     """
     from .api import make_job, retarget
+    from .models import resolve
 
     wanted = expand_targets(targets, system_configs, memory_modes, config_ini)
-    first = make_job(model, wanted[0], example_inputs=example_inputs, name=name)
-    jobs = [first] + [retarget(first, t) for t in wanted[1:]]
-    shown = scheduler.Progress(progress, label=f"sweep {first.model}", total=len(jobs), per_target=True)
+    schemes = list(quantization) if isinstance(quantization, (list, tuple)) else [quantization]
+    resolved = resolve(model, example_inputs=example_inputs, name=name)
+    if resolved.builtin is None and resolved.exported is None:  # export once for every quantization
+        from .toolchain.export import export_module
+
+        resolved = dataclasses.replace(resolved, exported=export_module(resolved.float_module(), resolved.example()))
+    jobs = []
+    for scheme in schemes:
+        first = make_job(resolved, wanted[0], quantization=scheme)
+        jobs += [first] + [retarget(first, t) for t in wanted[1:]]
+    shown = scheduler.Progress(progress, label=f"sweep {jobs[0].model}", total=len(jobs), per_target=True)
     outcome = scheduler.run(jobs, executor=executor, progress=shown, cancel=cancel)
     if cancel is not None and cancel.is_set():
         raise CompileCancelled(f"Sweep cancelled after {len(outcome.reports)} of {len(jobs)} configurations; those "
                                "are cached, so running it again continues from there.")
-    return _table(jobs, outcome)
+    table = _table(jobs, outcome)
+    evaluation = resolved.evaluation() if data is None else data
+    if evaluation is not None:
+        table["accuracy"] = _accuracies(jobs, outcome, evaluation, resolved.example())
+    return table
+
+
+def _accuracies(jobs, outcome, data, example) -> list:
+    """Top-1 accuracy on the TOSA reference model, per row: computed once per lowering
+    (the TOSA graph every target of a profile and quantization shares)."""
+    from .runtime.evaluate import tosa_accuracy
+
+    found = {}
+    out = []
+    for job in jobs:
+        report = outcome.reports.get(job.key)
+        if report is None:
+            out.append(float("nan"))
+            continue
+        lowering = cache.lowering_key(job)
+        if lowering not in found:
+            found[lowering] = tosa_accuracy(report, data, example)
+        out.append(found[lowering])
+    return out
 
 
 def _table(jobs, outcome) -> pd.DataFrame:
@@ -78,7 +116,8 @@ def _table(jobs, outcome) -> pd.DataFrame:
         error = outcome.errors.get(job.key)
         if error is not None and not isinstance(error, LabkitError):
             error = f"{type(error).__name__}: {error}"
-        row = {"model": job.model, "accelerator": t.accelerator, "family": t.family, "macs_per_cycle": t.macs,
+        row = {"model": job.model, "quantization": job.quantization.describe(), "accelerator": t.accelerator,
+               "family": t.family, "macs_per_cycle": t.macs,
                "system_config": t.system_config, "memory_mode": t.memory_mode, "cache_key": job.key,
                "sram_need_kib": float("nan"), "error": str(error or "")}
         report = outcome.reports.get(job.key)

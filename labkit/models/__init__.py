@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ExampleInputError, UnknownModelError
+from ..errors import ExampleInputError, QuantizationError, UnknownModelError
 
 SEED = 0
 CALIBRATION_SAMPLES = 8
@@ -28,7 +28,8 @@ class ModelSpec:
 
     ``factory`` builds the nn.Module in eval mode; ``example_inputs`` returns the
     tuple forward() is called with; ``calibration_inputs`` returns a list of such
-    tuples for PT2E calibration; ``evaluation`` (optional) returns (inputs, labels).
+    tuples for PT2E calibration (given a count, it may return that many);
+    ``evaluation`` (optional) returns (inputs, labels).
     """
 
     name: str
@@ -56,6 +57,21 @@ class ModelSpec:
         h.update(repr((self.input_shapes, SEED, CALIBRATION_SAMPLES)).encode())
         return h.hexdigest()
 
+    def calibration(self, samples: int | None = None) -> list[tuple]:
+        """The model's own calibration samples: all of them, or the first ``samples``
+        (a ``calibration_inputs`` that takes a count is asked for that many)."""
+        fn = self.calibration_inputs
+        if fn is None:
+            own = [self.example_inputs()]
+        elif samples is not None and inspect.signature(fn).parameters:
+            own = fn(samples)
+        else:
+            own = fn()
+        if samples is not None and len(own) < samples:
+            raise QuantizationError(f"{self.name} has {len(own)} calibration sample(s), so calibration={samples} "
+                                    f"is too many: ask for at most {len(own)}, or pass calibration_inputs=.")
+        return [tuple(s) for s in own[:samples]]
+
 
 _PACKAGE_SOURCES = sorted(Path(__file__).resolve().parent.glob("*.py"))
 
@@ -73,7 +89,11 @@ def _uniform_inputs(*shapes):
 
 
 def _calibration(example):
-    return lambda: [example(i) for i in range(1, CALIBRATION_SAMPLES + 1)]
+    def samples(count: int = CALIBRATION_SAMPLES):
+        return [example(i) for i in range(1, count + 1)]
+
+    samples.__module__ = example.__module__
+    return samples
 
 
 def _seeded(build):
@@ -121,9 +141,10 @@ def _builtins() -> dict[str, ModelSpec]:
         _spec("mobilenet_v2", _mobilenet_v2, [(1, 3, 224, 224)],
               "MobileNetV2 224x224 (torchvision architecture), as in Arm's Corstone-320 Learning Path"),
     ]
-    from . import digits  # trained weights in labkit/data/, held-out split as evaluation data
+    from . import digits, digits32  # trained weights in labkit/data/, held-out split as evaluation data
 
     specs.append(digits.spec())
+    specs += digits32.specs()
     return {s.name: s for s in specs}
 
 
@@ -192,11 +213,18 @@ class ResolvedModel:
             self.example_inputs = tuple(self.spec.example_inputs())
         return self.example_inputs
 
-    def own_calibration(self) -> list | None:
-        """The model's own calibration samples (a ModelSpec's), or those given."""
-        if self.calibration_inputs is None and self.spec is not None and self.spec.calibration_inputs:
-            self.calibration_inputs = [tuple(s) for s in self.spec.calibration_inputs()]
-        return self.calibration_inputs
+    def own_calibration(self, samples: int | None = None) -> list | None:
+        """The calibration samples given, else the model's own (a ModelSpec's); the
+        first ``samples`` of them. None: calibrate on the example inputs."""
+        if self.calibration_inputs is None and self.spec is not None:
+            return self.spec.calibration(samples)
+        given = self.calibration_inputs
+        if samples is not None and len(given or [()]) < samples:
+            raise QuantizationError(
+                f"{self.name} has {len(given or [()])} calibration sample(s) ("
+                + ("those given" if given else "its example inputs") + f"), so calibration={samples} is too "
+                "many: pass more with calibration_inputs=[(tensor, ...), ...].")
+        return given[:samples] if given else None
 
     def evaluation(self):
         """(inputs, labels) of a model with evaluation data, else None."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputValueError
 from ..inputs import check_finite
+from ..quantization import check_calibration, parse
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
 
@@ -73,31 +74,19 @@ def _looks_like_labels(y, x) -> bool:
     return y.dim() == 1 and not y.is_floating_point() and len(y) == n
 
 
-def _calibration(calibration, spec, default):
-    """(calibration list or None for the model's own, number of samples)."""
-    if calibration is None:
-        return None, len(default) if default else 1
-    if isinstance(calibration, int) and not isinstance(calibration, bool):
-        if spec is None or spec.calibration_inputs is None:
-            raise InputValueError("calibration=<int> picks the first N of a built-in model's calibration "
-                                  "samples; for your own model pass calibration=[(x1,), (x2,), ...].")
-        try:
-            pool = spec.calibration_inputs(calibration)
-        except TypeError:
-            pool = spec.calibration_inputs()[:calibration]
-        if len(pool) < calibration or calibration < 1:
-            raise InputValueError(f"{spec.name} has {len(pool)} calibration samples; ask for 1 to {len(pool)}.")
-        return [tuple(s) for s in pool], calibration
+def _calibration(calibration) -> tuple[list | None, int | None]:
+    """(calibration samples given, or None; a count of the model's own, or None)."""
+    if calibration is None or (isinstance(calibration, int) and not isinstance(calibration, bool)):
+        return None, check_calibration(calibration)
     samples = [(s,) if hasattr(s, "shape") else tuple(s) for s in calibration]
     if not samples:
         raise InputValueError("calibration is empty; pass at least one input tuple.")
     for s in samples:
         check_finite(s)
-    return samples, len(samples)
+    return samples, None
 
 
-
-def outputs(model, target="corstone-320", *, data=None, calibration=None, example_inputs=None,
+def outputs(model, target="corstone-320", *, data=None, quantization=None, calibration=None, example_inputs=None,
             progress: bool = False):
     """Every output value of the model on ``data`` from the three sources, one row per (source, sample).
 
@@ -116,13 +105,15 @@ def outputs(model, target="corstone-320", *, data=None, calibration=None, exampl
     from ..toolchain.quantize import compile_spec, quantize
 
     resolved = resolve_target(target)
+    q = parse(quantization)
     m = resolve(model, example_inputs=example_inputs)
-    example, evaluation, own = m.example(), m.evaluation(), m.own_calibration()
+    example, evaluation = m.example(), m.evaluation()
     if data is None and evaluation is None and example is None:
         raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
     samples, labels, described = _samples(evaluation if data is None else data, example)
     example = example if example is not None else samples[0]
-    calib, n_calib = _calibration(calibration, m.spec, own)
+    calib, count = _calibration(calibration)
+    own = m.own_calibration(count)
     if calib is not None and own is not None and _same_samples(calib, own):
         calib = None  # the model's own calibration: the same compile as labkit.compile(name)
     used_calibration = calib if calib is not None else (own or [example])
@@ -130,11 +121,11 @@ def outputs(model, target="corstone-320", *, data=None, calibration=None, exampl
     # The compiled program (in the worker, cached), then the same quantization here for fake-quant.
     chosen = dataclasses.replace(m, example_inputs=example)
     if calib is not None:
-        chosen = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib)
-    report = compile_model(chosen, resolved, progress=progress)
+        chosen, count = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib), None
+    report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress)
     program = program_mod.load(report)
     ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    fake_quant = quantize(ep, used_calibration, compile_spec(resolved))
+    fake_quant = quantize(ep, used_calibration, compile_spec(resolved), q)
     module = m.float_module()
     _check_same_quantization(fake_quant, program)
 
@@ -165,7 +156,8 @@ def outputs(model, target="corstone-320", *, data=None, calibration=None, exampl
     first = program.plan.values[program.plan.outputs[0]].val.sizes
     classes = int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
     table.attrs.update({"model": m.name, "target": resolved.accelerator, "data": described, "classes": classes,
-                        "calibration_samples": n_calib, "output_scale": _output_scale(program),
+                        "calibration_samples": len(used_calibration),
+                        "quantization": q.describe(), "output_scale": _output_scale(program),
                         "report": str(report.summary.get("cache_key", ""))})
     return table
 
@@ -207,6 +199,20 @@ def _check_same_quantization(fake_quant, program: program_mod.Program) -> None:
                       "the same int8 model", stacklevel=3)
 
 
+def tosa_accuracy(report, data, example=None) -> float:
+    """Top-1 accuracy of ``report``'s compiled program on labelled ``data`` ((inputs,
+    labels), as evaluate takes it), on the TOSA reference model: 'tosa-reference'."""
+    import numpy as np
+
+    samples, labels, _ = _samples(data, example)
+    if labels is None:
+        raise InputValueError("accuracy needs labels: pass data=(inputs, labels).")
+    program = program_mod.load(report)
+    with quiet_stdout():
+        top1 = [int(np.argmax(program.run(tuple(s))[0].reshape(-1).numpy())) for s in samples]
+    return float((np.array(top1) == labels.numpy()).mean())
+
+
 def summarize(table):
     """evaluate()'s summary of an ``outputs`` table: one row per source."""
     import numpy as np
@@ -235,8 +241,8 @@ def summarize(table):
     return out
 
 
-def evaluate(model, target="corstone-320", *, data=None, calibration=None, example_inputs=None,
-             progress: bool = False):
+def evaluate(model, target="corstone-320", *, data=None, quantization=None, calibration=None,
+             example_inputs=None, progress: bool = False):
     """Float vs int8: one row per source ('pytorch-float', 'fake-quant-int8', 'tosa-reference').
 
     Columns: ``accuracy`` (when ``data`` — or the model's own evaluation data — has labels),
@@ -247,9 +253,10 @@ def evaluate(model, target="corstone-320", *, data=None, calibration=None, examp
     model: a built-in name, a ModelSpec, an nn.Module (with ``example_inputs`` or ``data``)
         or a .pt2 path. data: (inputs, labels), inputs stacked along dim 0, or a list of input
         tuples; default: the model's evaluation data, else 32 seeded random inputs.
-    calibration: None (the model's own), an int N (the first N of a built-in model's
+    quantization: as for ``labkit.compile`` (default 'int8').
+    calibration: None (the model's own), an int N (the first N of the model's own
         calibration samples) or a list of input tuples.
     """
-    return summarize(outputs(model, target, data=data, calibration=calibration,
+    return summarize(outputs(model, target, data=data, quantization=quantization, calibration=calibration,
                              example_inputs=example_inputs, progress=progress))
 

@@ -33,11 +33,16 @@ def module_path(nn_module_stack: dict | None) -> tuple[str, str]:
     if not nn_module_stack:
         return "", ""
     path, cls = list(nn_module_stack.values())[-1]
-    path = re.sub(r"^L\['self'\]\.?", "", path)
-    path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path)
-    path = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+    path = clean_module_path(path)
     cls_name = cls if isinstance(cls, str) else getattr(cls, "__name__", str(cls))
     return path, cls_name.rsplit(".", 1)[-1]
+
+
+def clean_module_path(path: str) -> str:
+    """'features.3.conv' from torch.export's "L['self'].features[3].conv" (either spelling)."""
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path)
+    return re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
 
 
 def op_name(target) -> str:
@@ -96,15 +101,63 @@ def operator_rows(graph_module, reasons: dict) -> list[dict]:
             module = next((modules[n][0] for n in neighbours if modules[n][0]), "")
         tag = node.meta.get("delegation_tag")
         shape, dtype = _shape_and_dtype(node.meta.get("val"))
+        act_bits, weight_bits = quantized_bits(node)
         rows.append({
             "node": node.name, "op": op_name(node.target), "module": module, "module_type": module_type,
             "source": source_line(node.meta.get("stack_trace")),
-            "shape": shape, "dtype": dtype,
+            "shape": shape, "dtype": dtype, "act_bits": act_bits, "weight_bits": weight_bits,
             "placement": "NPU" if tag else "CPU", "tag": tag or "",
             "reason": "" if tag else _cpu_reason(node, reasons),
             "origins": node_origins(node.meta.get("from_node")),
         })
     return rows
+
+
+def _is_qdq(node, kind: str = "quantize") -> bool:
+    name = op_name(node.target) if node.op == "call_function" else ""
+    return name.startswith(f"quantized_decomposed.{kind}_per_")
+
+
+def _range_bits(qdq) -> int:
+    """Bits of a quantize/dequantize node's integer range: [-127, 127] -> 8, [-7, 7] -> 4."""
+    qmin, qmax = qdq.args[-3], qdq.args[-2]  # (..., quant_min, quant_max, dtype) per tensor and per channel
+    return int(qmax - qmin).bit_length()
+
+
+def quantized_bits(node) -> tuple[int | None, int | None]:
+    """(activation bits, weight bits) of an operator as PT2E quantized it: the range of
+    the quantize node on its output (a Q/DQ node: its own), and of the dequantized
+    integer constants among its inputs other than an int32 bias. None where there is none."""
+    if _is_qdq(node, "dequantize") and _is_int_constant(node.args[0]):
+        return None, _range_bits(node)
+    if _is_qdq(node) or _is_qdq(node, "dequantize"):
+        return _range_bits(node), None
+    outs = _output_quantize(node)
+    weights = [a for a in node.all_input_nodes if _is_qdq(a, "dequantize") and _is_int_constant(a.args[0])
+               and str(a.args[-1]) != "torch.int32"]
+    return (_range_bits(outs[0]) if outs else None, max(map(_range_bits, weights)) if weights else None)
+
+
+def _output_quantize(node) -> list:
+    """The quantize nodes an operator's result reaches, looking through the operators
+    quantized together with it (a convolution's ReLU)."""
+    found, stack, seen = [], list(node.users), set()
+    while stack:
+        n = stack.pop()
+        if n in seen or n.op != "call_function":
+            continue
+        seen.add(n)
+        if _is_qdq(n):
+            found.append(n)
+        elif not _is_qdq(n, "dequantize"):
+            stack.extend(n.users)
+    return found
+
+
+def _is_int_constant(node) -> bool:
+    """A quantized weight: a constant (user inputs are float and quantized first)."""
+    val = node.meta.get("val")
+    return node.op == "get_attr" or (node.op == "placeholder" and val is not None and not val.is_floating_point())
 
 
 def _shape_and_dtype(val) -> tuple[str, str]:
@@ -150,10 +203,11 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     tag_to_partition = {p.tag: p.index for p in partitions}
     origins = [r.pop("origins") for r in rows]
     operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
-                                            "placement", "tag", "reason"])
-    operators.insert(8, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
+                                            "act_bits", "weight_bits", "placement", "tag", "reason"])
+    operators.insert(10, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
     operators = operators.drop(columns="tag")
     operators, joined = attribution.attribute(operators, origins, partitions, job.target.macs)
+    operators = operators.astype({"act_bits": "Int64", "weight_bits": "Int64"})
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
     layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in partitions]
@@ -182,6 +236,7 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     summary["partitions"] = len(partitions)
     summary["pte_bytes"] = pte.stat().st_size
     summary["weights"] = job.weights
+    summary["quantization"] = job.quantization.describe()
     summary["source"] = SOURCE
     summary.update(tool_versions())
     summary["cache_key"] = job.key

@@ -146,7 +146,7 @@ def model_inputs(job: CompileJob):
     if job.registry_name is not None:
         spec = models.get(job.registry_name)
         example = spec.example_inputs()
-        calibration = spec.calibration_inputs() if spec.calibration_inputs else [example]
+        calibration = spec.calibration(job.calibration_samples)
         return export_module(spec.factory(), example), example, calibration
     example = tuple(job.example_inputs)
     return torch.export.load(io.BytesIO(job.exported)), example, job.calibration_inputs or [example]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..quantization import Quantization
 from ..targets import Target
 
 STAGES = ("export", "quantize", "lower", "vela", "serialize")  # what a compile's progress reports
@@ -22,3 +23,5 @@ class CompileJob:
     example_inputs: tuple | None = None
     calibration_inputs: list | None = None
     identity: dict = field(default_factory=dict)  # what identifies the model in cache keys
+    quantization: Quantization = field(default_factory=Quantization)
+    calibration_samples: int | None = None  # a built-in's own samples to calibrate on (None: its default)

@@ -117,7 +117,7 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         ep, example, calibration = model_inputs(job)
     spec = compile_spec(job.target, work)
     with clock("quantize"), _as(CompileError, "PT2E quantization"):
-        converted = quantize(ep, calibration, spec)
+        converted = quantize(ep, calibration, spec, job.quantization)
     with clock("lower"), _as(CompileError, "lowering to TOSA"):
         quantized_ep = torch.export.export(converted, example)
         partitioner = _recording_partitioner(spec)

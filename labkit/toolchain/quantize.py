@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..quantization import Quantization, configure
 from ..targets import Target
 
 VELA_FLAGS = ["--verbose-performance", "--enable-debug-db", "--verbose-cycle-estimate"]
@@ -24,15 +25,15 @@ def compile_spec(target: Target, work: Path | None = None):
     return spec
 
 
-def quantize(ep, calibration, spec):
-    """PT2E int8 quantization with the Ethos-U quantizer (symmetric, as ExecuTorch's
-    examples). Run in PyTorch, the result gives the 'fake-quant-int8' outputs."""
+def quantize(ep, calibration, spec, quantization: Quantization | None = None):
+    """PT2E quantization with the Ethos-U quantizer: ``quantization`` (default: symmetric
+    int8 with per-channel weights, as ExecuTorch's examples). Run in PyTorch, the
+    result gives the 'fake-quant-int8' outputs."""
     import torch
-    from executorch.backends.arm.quantizer import EthosUQuantizer, get_symmetric_quantization_config
+    from executorch.backends.arm.quantizer import EthosUQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = EthosUQuantizer(spec)
-    quantizer.set_global(get_symmetric_quantization_config())
+    quantizer = configure(EthosUQuantizer(spec), quantization or Quantization())
     prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
     with torch.no_grad():
         for sample in calibration:

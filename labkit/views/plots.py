@@ -30,8 +30,9 @@ def source_label(report) -> str:
 
 
 def target_label(report) -> str:
+    """'ethos-u85-256 · Ethos_U85_SYS_DRAM_Mid · Sram_Only · int8': the hardware and the quantization."""
     s = report.summary
-    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']}"
+    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']} · {s.get('quantization', 'int8')}"
 
 
 def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:

@@ -67,8 +67,11 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _source(df: pd.DataFrame) -> str:
+    """'Vela estimate · int8': the source of the numbers and the quantization(s) compared."""
     sources = [s for s in df.get("source", pd.Series(dtype=object)).dropna().unique() if s]
-    return " / ".join(SOURCE_LABELS.get(s, s) for s in sources) or "Vela estimate"
+    schemes = [q for q in df.get("quantization", pd.Series(dtype=object)).dropna().unique() if q]
+    text = " / ".join(SOURCE_LABELS.get(s, s) for s in sources) or "Vela estimate"
+    return f"{text} · {' / '.join(schemes) or 'int8'}"
 
 
 def _family_label(family: str) -> str:
