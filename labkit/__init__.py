@@ -1,7 +1,7 @@
 """labkit: compile PyTorch models for Arm Ethos-U NPUs and see where the cycles go.
 
 The front door: ``compile``, ``cached``, ``warm_up``, ``sweep``, ``simulate``,
-``evaluate``, ``Lab``, ``Report``, ``Target``, ``resolve_target``, ``ModelSpec``,
+``evaluate``, ``numerics``, ``Lab``, ``Report``, ``Target``, ``resolve_target``, ``ModelSpec``,
 ``LabkitError``. Every submodule is reachable as an attribute and imported on
 first use (``labkit.plots``, ``labkit.fvp``, ``labkit.sweeps``, ...), so
 ``import labkit`` stays fast: no torch, ExecuTorch, Vela or plotly until needed.
@@ -15,12 +15,13 @@ from .errors import LabkitError
 from .models import ModelSpec
 from .report import Report
 from .runtime.evaluate import evaluate
+from .runtime.numerics import numerics
 from .runtime.simulate import simulate
 from .sweeps import sweep
 from .targets import Target, resolve_target
 
-__all__ = ["compile", "cached", "warm_up", "sweep", "simulate", "evaluate", "Lab", "LabkitError", "ModelSpec",
-           "Report", "Target", "resolve_target", "STAGES"]
+__all__ = ["compile", "cached", "warm_up", "sweep", "simulate", "evaluate", "numerics", "Lab", "LabkitError",
+           "ModelSpec", "Report", "Target", "resolve_target", "STAGES"]
 __version__ = "0.2.0"
 
 # Names that live deeper than their documented home: labkit.plots is labkit.views.plots.

@@ -17,8 +17,9 @@ from . import cache, scheduler, targets as targets_mod
 from .errors import CompileCancelled, LabkitError, TargetError
 
 COLUMNS = ["model", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
-           "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib", "dram_kib",
-           "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "from_cache", "cache_key", "error"]
+           "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib",
+           "dram_kib", "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "from_cache",
+           "cache_key", "error"]
 
 
 def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:

@@ -86,6 +86,48 @@ def _calibration(calibration) -> tuple[list | None, int | None]:
     return samples, None
 
 
+def _samples_for(m, data) -> tuple[list, Any, str]:
+    """evaluate's inputs: ``data``, else the model's evaluation data, else seeded random inputs."""
+    example, evaluation = m.example(), m.evaluation()
+    if data is None and evaluation is None and example is None:
+        raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
+    return _samples(evaluation if data is None else data, example)
+
+
+@dataclasses.dataclass
+class SameModel:
+    """A compile and, in this process, the same PT2E quantization of the same model."""
+
+    report: Any
+    fake_quant: Any  # the converted GraphModule
+    quantization: Any
+    calibration_samples: int
+
+
+def same_model(m, target, quantization, calibration, example, progress, fold: bool = True) -> SameModel:
+    """Compile ``m`` (in the worker, cached) and quantize it here exactly as the compile
+    did (same quantizer, configs and calibration samples), for 'fake-quant-int8'."""
+    from ..api import compile as compile_model
+    from ..targets import resolve_target
+    from ..toolchain.export import export_module
+    from ..toolchain.quantize import compile_spec, quantize
+
+    resolved, q = resolve_target(target), parse(quantization)
+    example = m.example() if m.example() is not None else example
+    calib, count = _calibration(calibration)
+    own = m.own_calibration(count)
+    if calib is not None and own is not None and _same_samples(calib, own):
+        calib = None  # the model's own calibration: the same compile as labkit.compile(name)
+    used = calib if calib is not None else (own or [example])
+    chosen = dataclasses.replace(m, example_inputs=example)
+    if calib is not None:
+        chosen, count = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib), None
+    report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress)
+    ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
+    fake_quant = quantize(ep, used, compile_spec(resolved), q, fold=fold)
+    return SameModel(report, fake_quant, q, len(used))
+
+
 def outputs(model, target="corstone-320", *, data=None, quantization=None, calibration=None, example_inputs=None,
             progress: bool = False):
     """Every output value of the model on ``data`` from the three sources, one row per (source, sample).
@@ -98,34 +140,12 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     import pandas as pd
     import torch
 
-    from ..api import compile as compile_model
     from ..models import resolve
-    from ..targets import resolve_target
-    from ..toolchain.export import export_module
-    from ..toolchain.quantize import compile_spec, quantize
 
-    resolved = resolve_target(target)
-    q = parse(quantization)
     m = resolve(model, example_inputs=example_inputs)
-    example, evaluation = m.example(), m.evaluation()
-    if data is None and evaluation is None and example is None:
-        raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
-    samples, labels, described = _samples(evaluation if data is None else data, example)
-    example = example if example is not None else samples[0]
-    calib, count = _calibration(calibration)
-    own = m.own_calibration(count)
-    if calib is not None and own is not None and _same_samples(calib, own):
-        calib = None  # the model's own calibration: the same compile as labkit.compile(name)
-    used_calibration = calib if calib is not None else (own or [example])
-
-    # The compiled program (in the worker, cached), then the same quantization here for fake-quant.
-    chosen = dataclasses.replace(m, example_inputs=example)
-    if calib is not None:
-        chosen, count = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib), None
-    report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress)
-    program = program_mod.load(report)
-    ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    fake_quant = quantize(ep, used_calibration, compile_spec(resolved), q)
+    samples, labels, described = _samples_for(m, data)
+    same = same_model(m, target, quantization, calibration, samples[0], progress)
+    report, program, fake_quant = same.report, program_mod.load(same.report), same.fake_quant
     module = m.float_module()
     _check_same_quantization(fake_quant, program)
 
@@ -155,9 +175,9 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     table = pd.concat(frames)
     first = program.plan.values[program.plan.outputs[0]].val.sizes
     classes = int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
-    table.attrs.update({"model": m.name, "target": resolved.accelerator, "data": described, "classes": classes,
-                        "calibration_samples": len(used_calibration),
-                        "quantization": q.describe(), "output_scale": _output_scale(program),
+    table.attrs.update({"model": m.name, "target": report.target.accelerator, "data": described,
+                        "classes": classes, "calibration_samples": same.calibration_samples,
+                        "quantization": same.quantization.describe(), "output_scale": _output_scale(program),
                         "report": str(report.summary.get("cache_key", ""))})
     return table
 

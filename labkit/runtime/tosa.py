@@ -3,6 +3,8 @@ reference model (tosa-tools' ``tosa_reference_model``): bit-exact int8."""
 
 from __future__ import annotations
 
+import re
+import tempfile
 from pathlib import Path
 
 from ..errors import SimulationError
@@ -19,6 +21,7 @@ class TosaPartition:
     def __init__(self, path: Path, vela_io: dict | None = None):
         self.path = Path(path)
         self.vela_io = vela_io or {}
+        self.intermediates: list | None = None  # a list: each run appends {tensor name: array} of every operator
         self.graph = tosa.read(self.path)
         self.inputs = list(self.graph.input_shapes)
         self.outputs = list(self.graph.output_shapes)
@@ -40,9 +43,13 @@ class TosaPartition:
                     raise SimulationError(f"NPU partition {self.path.parent.name}: input {k} has shape "
                                           f"{tuple(a.shape)} but its TOSA graph takes {shape}.")
             arrays.append(np.ascontiguousarray(a.numpy()))
-        with quiet_stdout():
+        with quiet_stdout(), tempfile.TemporaryDirectory(prefix="labkit-tosa-") as tmp:
+            dump = {"dump_intermediates": 1, "debug_filename": f"{tmp}/dump.txt"} \
+                if self.intermediates is not None else {}
             outputs, status = tosa_reference_model.run(self.graph.data, arrays, verbosity="NONE",
-                                                        initialize_variable_tensor_from_numpy=True)
+                                                        initialize_variable_tensor_from_numpy=True, **dump)
+            if dump:
+                self.intermediates.append(read_dump(Path(dump["debug_filename"])))
         if status != tosa_reference_model.GraphStatus.TOSA_VALID:
             raise SimulationError(f"the TOSA reference model rejected {self.path.name} ({status}); "
                                   "see that file and compile.log.")
@@ -56,3 +63,39 @@ class TosaPartition:
                                       f"{t.numel()} elements, the program expects {sizes}.")
             result.append(from_dim_order(t.reshape(-1), sizes, order))
         return result
+
+
+_INT_TYPES = {"INT8": "int8", "INT16": "int16", "INT32": "int32", "BOOL": "bool"}
+
+
+def read_dump(path: Path) -> dict:
+    """{tensor name: numpy array} of every non-constant operator output in the reference
+    model's ``dump_intermediates`` text (a ``Name: ... DType=... Shape=[...]`` header, then
+    the values in brackets up to a blank line). Integer tensors only: the int graph."""
+    import numpy as np
+
+    out, kind, header, body = {}, "", None, []
+
+    def finish():
+        if header is not None and kind not in ("CONST", "CONST_SHAPE") and header[1] in _INT_TYPES:
+            values = np.array(re.findall(r"-?\d+", " ".join(body)), dtype=np.int64)
+            if values.size == int(np.prod(header[2])):
+                out[header[0]] = values.reshape(header[2]).astype(_INT_TYPES[header[1]])
+
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if line.startswith("Node type: "):
+            kind = line.split()[2]
+        elif line.startswith("Name: "):
+            finish()
+            m = re.match(r"Name: (\S+) DType=(\w+) .*Shape=\[([\d, ]*)\]", line)
+            header = (m.group(1), m.group(2), [int(d) for d in m.group(3).replace(" ", "").split(",") if d]) \
+                if m else None
+            body = []
+        elif header is not None:
+            if line.strip():
+                body.append(line)
+            else:
+                finish()
+                header = None
+    finish()
+    return out

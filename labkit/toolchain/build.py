@@ -47,7 +47,8 @@ def clean_module_path(path: str) -> str:
 
 def op_name(target) -> str:
     """'aten.convolution', 'quantized_decomposed.quantize_per_tensor', 'getitem'."""
-    name = getattr(target, "__name__", None) or str(target)
+    # An edge op's __name__ is qualified; a torch OpOverload's (the quantized graph's) is not, its str is.
+    name = str(target) if type(target).__name__ == "OpOverload" else getattr(target, "__name__", None) or str(target)
     return re.sub(r"\.default$", "", name)
 
 
@@ -109,6 +110,7 @@ def operator_rows(graph_module, reasons: dict) -> list[dict]:
             "placement": "NPU" if tag else "CPU", "tag": tag or "",
             "reason": "" if tag else _cpu_reason(node, reasons),
             "origins": node_origins(node.meta.get("from_node")),
+            "inputs": [a.name for a in node.all_input_nodes],  # the graph's edges (numerics aligns by them)
         })
     return rows
 
@@ -202,6 +204,8 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     rows_file.write_text(json.dumps(rows))
     tag_to_partition = {p.tag: p.index for p in partitions}
     origins = [r.pop("origins") for r in rows]
+    for r in rows:
+        r.pop("inputs")
     operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
                                             "act_bits", "weight_bits", "placement", "tag", "reason"])
     operators.insert(10, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))

@@ -25,10 +25,11 @@ def compile_spec(target: Target, work: Path | None = None):
     return spec
 
 
-def quantize(ep, calibration, spec, quantization: Quantization | None = None):
+def quantize(ep, calibration, spec, quantization: Quantization | None = None, fold: bool = True):
     """PT2E quantization with the Ethos-U quantizer: ``quantization`` (default: symmetric
     int8 with per-channel weights, as ExecuTorch's examples). Run in PyTorch, the
-    result gives the 'fake-quant-int8' outputs."""
+    result gives the 'fake-quant-int8' outputs. ``fold=False`` keeps the float weights
+    and their quantize/dequantize in the graph (numerics runs it without them too)."""
     import torch
     from executorch.backends.arm.quantizer import EthosUQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -38,4 +39,4 @@ def quantize(ep, calibration, spec, quantization: Quantization | None = None):
     with torch.no_grad():
         for sample in calibration:
             prepared(*sample)
-    return convert_pt2e(prepared)
+    return convert_pt2e(prepared, fold_quantize=fold)

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
                     SOURCE_LABELS, empty, note, px, style)
 
-__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "source_label",
+__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "source_label",
            "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR", "FONT_COLOR",
            "GRID_COLOR", "PLOTLY_CONFIG", "SOURCE_LABELS"]
 
@@ -297,3 +297,62 @@ def summary_card(report) -> go.Figure:
                f"numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
                f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
     return fig
+
+
+# ------------------------------------------------------------------ numerics
+
+def numerics(table: pd.DataFrame) -> go.Figure:
+    """SQNR along the graph (``labkit.numerics``): fake-quant and TOSA reference vs float
+    at each operator's quantized output, NPU partitions shaded; hover for the module,
+    the source line, the SQNR drop and the TOSA vs fake-quant difference in steps."""
+    a = table.attrs
+    ops = table[~table["op"].str.startswith("quantized_decomposed.")].reset_index(drop=True)
+    fig = go.Figure()
+    for p, rows in ops[ops["partition"].notna()].groupby("partition"):
+        fig.add_vrect(x0=rows.index.min() - 0.5, x1=rows.index.max() + 0.5, fillcolor=NPU_COLOR, opacity=0.10,
+                      line_width=0, layer="below", annotation_text=f"NPU partition {int(p)}",
+                      annotation_position="bottom left")
+    hover = [_numerics_hover(i, r) for i, r in ops.iterrows()]
+    fig.add_scatter(x=ops.index, y=ops["sqnr_fake_quant_db"].clip(upper=120), mode="lines+markers",
+                    name=f"{SOURCE_LABELS['fake-quant-int8']} vs float", line=dict(color=CPU_COLOR),
+                    marker=dict(size=px(7)), hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+    fig.add_scatter(x=ops.index, y=ops["sqnr_tosa_db"].clip(upper=120), mode="markers",
+                    name=f"{SOURCE_LABELS['tosa-reference']} vs float",
+                    marker=dict(color=NPU_COLOR, size=px(10), symbol="diamond-open", line=dict(width=2)),
+                    hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+    top = pd.concat([ops["sqnr_fake_quant_db"], ops["sqnr_tosa_db"]]).clip(upper=120).max()
+    top = top if top > 0 else 1.0
+    worst = ops["sqnr_drop_db"].idxmax() if ops["sqnr_drop_db"].notna().any() else None
+    if worst is not None and ops.at[worst, "sqnr_drop_db"] > 0:
+        r = ops.loc[worst]
+        y = min(r["sqnr_fake_quant_db"], 120)
+        fig.add_annotation(x=worst, y=y, ax=0, ay=-45 if y < top / 2 else 45, arrowcolor=LIMIT_COLOR,
+                           text=f"largest drop: {r['sqnr_drop_db']:.1f} dB at {_short_op(r['op'])}"
+                                f"{' (' + r['module'] + ')' if r['module'] else ''}", font=dict(color=LIMIT_COLOR))
+    style(fig, "SQNR along the graph", a.get("model", ""),
+          f"{a.get('target', '')} · {a.get('quantization', '')} · {a.get('samples', '?')} samples · "
+          "fake-quant int8 and TOSA reference run vs PyTorch float", 420)
+    fig.update_xaxes(title_text="operator, in graph order (quantize/dequantize hidden)", showgrid=False,
+                     range=[-1, max(len(ops), 1)], zeroline=False)
+    fig.update_yaxes(title_text="SQNR (dB), higher is better", range=[0, top * 1.15])
+    note(fig, "SQNR at each operator's quantized output over all samples; an operator quantized with the next "
+              "(a convolution and its ReLU) shares its point. Where the line falls, error enters.", below=45)
+    return fig
+
+
+def _numerics_hover(i: int, row) -> str:
+    def db(v):
+        return "—" if pd.isna(v) else ("exact" if v == math.inf else f"{v:.1f} dB")
+
+    lines = [f"<b>#{i} {row['op']}</b>", f"module: {row['module'] or '(top level)'}",
+             f"source: {short_source(row['source'])}", f"placement: {row['placement']}",
+             f"fake-quant vs float: {db(row['sqnr_fake_quant_db'])} (max error {row['max_abs_error']:.3g})"]
+    if not pd.isna(row["sqnr_tosa_db"]):
+        lines.append(f"TOSA reference vs float: {db(row['sqnr_tosa_db'])}; vs fake-quant: "
+                     f"{row['tosa_vs_fake_quant_lsb']:.0f} step(s)")
+    if not pd.isna(row["sqnr_drop_db"]):
+        lines.append(f"SQNR drop against its inputs: {row['sqnr_drop_db']:.1f} dB")
+    if not pd.isna(row.get("act_bits")):
+        lines.append(f"activations {int(row['act_bits'])}-bit"
+                     + (f", weights {int(row['weight_bits'])}-bit" if not pd.isna(row.get("weight_bits")) else ""))
+    return "<br>".join(lines)
