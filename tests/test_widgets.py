@@ -38,7 +38,8 @@ def test_compile_fills_the_tabs(reports):
     report = lab.compile()
     assert report is not None and lab.report is report
     assert report.summary["cache_key"] == reports["ethos-u55-128"].summary["cache_key"]
-    assert tuple(lab.tabs.titles) == TABS == ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "Compare", "FVP")
+    assert tuple(lab.tabs.titles) == TABS == ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Artifacts",
+                                              "Compare", "FVP")
     (placement,) = _figures(lab.outputs["Placement"])
     cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
     assert cpu["marker"]["color"] == plots.CPU_COLOR and len(_array(cpu["x"])) == report.summary["cpu_ops"]
@@ -117,3 +118,27 @@ def test_html_export_is_standalone(reports, tmp_path):
     assert text.count("* plotly.js v") == 1  # inlined once: opens offline
     assert not re.search(r"<script[^>]*\ssrc=", text)  # no script fetched from anywhere
     assert "avg_pool2d" in text and str(path) in lab.status.value
+
+
+def test_the_quantization_control_compiles_the_scheme_and_its_overrides():
+    lab = Lab(warm=False, model="digits_cnn", target="corstone-320")
+    lab.quantization.value, lab.overrides.value = "a16w8", "fc=int8"
+    report = lab.compile()
+    assert report.summary["quantization"] == "a16w8; fc: int8"
+    assert lab.reports[lab.selection()] is report and "a16w8" in _figures(lab.outputs["Placement"])[0]["layout"][
+        "title"]["text"]
+    for text, words in (("fc", "module=scheme"), ("nope=int8", "no module &#x27;nope&#x27;"), ("fc=int7", "int7")):
+        lab.overrides.value = text
+        assert lab.compile() is None and words in lab.status.value, lab.status.value
+
+
+def test_the_numerics_tab_shows_where_accuracy_is_lost():
+    lab = Lab(warm=False, model="digits_cnn", target="corstone-320")
+    lab.compile()
+    table = lab.numerics.run()
+    assert table is not None and table.attrs["target"] == "ethos-u85-256"
+    (figure,) = _figures(lab.numerics.output)
+    assert "SQNR along the graph" in figure["layout"]["title"]["text"]
+    assert "largest drop" in lab.numerics.status.value and lab.numerics.progress.bar_style == "success"
+    html = "".join(o["data"].get("text/html", "") for o in lab.numerics.output.outputs)
+    assert "By module" in html and "Where error enters" in html

@@ -68,13 +68,13 @@ class ComparePanel(StatusBox, widgets.VBox):
         if self.busy():
             self._say("A comparison is already running.")
             return None
-        choice = (self.lab.model.value, self.vary.value)
+        choice = (self.lab.model.value, self.vary.value, self.lab.selection()[-1])
         self._set_busy(True)
         self._cancel = threading.Event()
         return self._start("labkit-sweep", (choice, self._cancel), self.sweeps, choice, wait)
 
     def _run(self, choice, cancel: threading.Event) -> None:
-        name, vary = choice
+        name, vary, _ = choice
         started = time.perf_counter()
         done = threading.Event()
         counts = {"done": 0, "total": 0, "first": None}
@@ -89,7 +89,7 @@ class ComparePanel(StatusBox, widgets.VBox):
                                       name="labkit-sweep-progress")
             ticker.start()
             df = sweep(self.lab.model_for(name), "all", progress=on_progress, cancel=cancel, name=name,
-                       **_sweep_options(vary))
+                       quantization=self.lab.quantization_choice(), **_sweep_options(vary))
         except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
             self._error(one_line(e))
         else:
@@ -126,7 +126,7 @@ class ComparePanel(StatusBox, widgets.VBox):
         """Back on a model (and choice) compared before in this session: show it again."""
         if self.busy():
             return
-        df = self.sweeps.get((self.lab.model.value, self.vary.value))
+        df = self.sweeps.get((self.lab.model.value, self.vary.value, self.lab.selection()[-1]))
         if df is not None:
             self._show(df, "from this session")
         elif self.df is not None:

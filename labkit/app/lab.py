@@ -19,13 +19,17 @@ import ipywidgets as widgets
 
 from .. import targets
 from ..api import STAGES, cached, warm_up
+from ..errors import QuantizationError
+from ..quantization import DEFAULT, SCHEMES
 from ..api import compile as compile_model
 from ..views import tables, theme
 from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
+from .numerics_panel import NumericsPanel
 
-TABS = ("Summary", "Placement", "Cycles", "Memory", "Artifacts", "Compare", "FVP")  # the one list of output tabs
+# The one list of output tabs.
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Artifacts", "Compare", "FVP")
 
 # Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
@@ -43,13 +47,14 @@ class Lab(StatusBox, widgets.VBox):
     ``Lab(models={"mine": (module, example_inputs)})``; large fonts for demos
     with ``Lab(presentation=True)``.
 
-    Widgets: model, accelerator, system_config, memory_mode, presets (dict of
-    buttons), compile_button, cancel_button, progress, stage, status, tabs,
-    outputs (dict: tab title -> Output), export_button, compare (the Compare tab's
-    ComparePanel: ``lab.compare.run()`` sweeps every NPU), fvp (the FVP tab's FvpPanel:
+    Widgets: model, accelerator, system_config, memory_mode, quantization (the
+    scheme), overrides (``module=scheme, ...``), presets (dict of buttons),
+    compile_button, cancel_button, progress, stage, status, tabs, outputs (dict: tab
+    title -> Output), export_button, compare (the Compare tab's ComparePanel:
+    ``lab.compare.run()`` sweeps every NPU), numerics (the Numerics tab's
+    NumericsPanel: ``lab.numerics.run()``), fvp (the FVP tab's FvpPanel:
     ``lab.fvp.run()`` runs the report on a Corstone FVP). ``report`` is the Report
-    on show, ``reports`` every Report of this session by (model, accelerator,
-    system config, memory mode).
+    on show, ``reports`` every Report of this session by ``selection()``.
     """
 
     def __init__(self, models: dict | None = None, *, model: str | None = None,
@@ -72,6 +77,12 @@ class Lab(StatusBox, widgets.VBox):
                                               layout=widgets.Layout(width="max-content"))
         self.memory_mode = widgets.Dropdown(description="memory mode", style=wide,
                                             layout=widgets.Layout(width="max-content"))
+        self.quantization = widgets.Dropdown(options=[(f"{s.name}: {s.text}", s.name) for s in SCHEMES.values()],
+                                             value=DEFAULT, description="quantization", style=wide,
+                                             layout=widgets.Layout(width="max-content"))
+        self.overrides = widgets.Text(value="", description="overrides", style=wide, continuous_update=False,
+                                      placeholder="per module, e.g. features.1=a16w8, classifier=int8",
+                                      layout=widgets.Layout(width="420px"))
         self.presets = {}
         for name, (_, _, _, description) in targets.PRESETS.items():
             button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,
@@ -94,20 +105,23 @@ class Lab(StatusBox, widgets.VBox):
         self.outputs["Compare"] = self.compare.output
         self.fvp = FvpPanel(self)  # the FVP tab: run the report on a Corstone FVP, where one is installed
         self.outputs["FVP"] = self.fvp.output
+        self.numerics = NumericsPanel(self)  # the Numerics tab: where quantization loses accuracy
+        self.outputs["Numerics"] = self.numerics.output
+        panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics}
         pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts"
-                 else self.compare if t == "Compare" else self.fvp if t == "FVP" else self.outputs[t]
-                 for t in TABS]
+                 else panels.get(t, self.outputs[t]) for t in TABS]
         self.tabs = widgets.Tab(children=pages, titles=TABS)
 
         self.accelerator.observe(self._on_accelerator, "value")
         self.system_config.observe(self._on_system_config, "value")
-        for w in (self.model, self.memory_mode):
+        for w in (self.model, self.memory_mode, self.quantization, self.overrides):
             w.observe(lambda _c: self._on_selection(), "value")
         self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
 
         children = [
             widgets.HBox([self.model, self.accelerator]),
             widgets.HBox([self.system_config, self.memory_mode]),
+            widgets.HBox([self.quantization, self.overrides]),
             widgets.HBox([*self.presets.values(), self.compile_button, self.cancel_button]),
             widgets.HBox([self.progress, self.stage]),
             self.status, self.tabs,
@@ -123,9 +137,27 @@ class Lab(StatusBox, widgets.VBox):
             warm_up()  # in the background: the first Compile does not wait for the toolchain's imports
 
     # ------------------------------------------------------------ choices
-    def selection(self) -> tuple[str, str, str, str]:
-        """(model, accelerator, system config, memory mode) as chosen now."""
-        return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value)
+    def selection(self) -> tuple[str, str, str, str, str]:
+        """(model, accelerator, system config, memory mode, quantization) as chosen now."""
+        quantization = self.quantization.value + (f"; {self.overrides.value.strip()}"
+                                                  if self.overrides.value.strip() else "")
+        return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value,
+                quantization)
+
+    def quantization_choice(self):
+        """What labkit.compile takes as ``quantization`` for the scheme and overrides chosen:
+        the scheme's name, or {"default": scheme, "module.path": scheme, ...}."""
+        text = self.overrides.value.strip()
+        if not text:
+            return self.quantization.value
+        choice = {"default": self.quantization.value}
+        for item in filter(None, (part.strip() for part in text.replace(";", ",").split(","))):
+            path, sep, scheme = (p.strip() for p in item.partition("="))
+            if not sep or not path or not scheme:
+                raise QuantizationError(f"Could not read the override {item!r}: write each as module=scheme, "
+                                        f"separated by commas (schemes: {', '.join(SCHEMES)}).")
+            choice[path] = scheme
+        return choice
 
     def apply_preset(self, name: str) -> None:
         accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
@@ -179,11 +211,12 @@ class Lab(StatusBox, widgets.VBox):
                       f"{_html.escape(choice[0])} on {_html.escape(' · '.join(choice[1:]))}.")
 
     def _disk_cached(self, choice):
-        name, accelerator, system_config, memory_mode = choice
-        if name in self.user_models:
-            return None  # keying a user model means exporting it: leave that to Compile
+        name, accelerator, system_config, memory_mode, _ = choice
+        if name in self.user_models or self.overrides.value.strip():
+            return None  # keying a user model (or checking overrides) builds the model: leave that to Compile
         try:
-            return cached(name, accelerator, system_config=system_config, memory_mode=memory_mode)
+            return cached(name, accelerator, system_config=system_config, memory_mode=memory_mode,
+                          quantization=self.quantization.value)
         except Exception:  # noqa: BLE001 - a cache miss is never an error worth showing
             return None
 
@@ -200,13 +233,13 @@ class Lab(StatusBox, widgets.VBox):
         return self._start("labkit-compile", (choice, self._cancel), self.reports, choice, wait)
 
     def _run(self, choice, cancel: threading.Event) -> None:
-        name, accelerator, system_config, memory_mode = choice
+        name, accelerator, system_config, memory_mode, _ = choice
         started = time.perf_counter()
         try:
             target = targets.resolve_target(accelerator, system_config, memory_mode)
             self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
             report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
-                                   name=name)
+                                   name=name, quantization=self.quantization_choice())
         except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
             self._error(one_line(e))
         else:
@@ -227,8 +260,8 @@ class Lab(StatusBox, widgets.VBox):
         self.stage.value = f"{stage} {detail}".strip() + "…"
 
     def _set_busy(self, busy: bool) -> None:
-        for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.compile_button,
-                  *self.presets.values()):
+        for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.quantization,
+                  self.overrides, self.compile_button, *self.presets.values()):
             w.disabled = busy
         self.cancel_button.disabled = not busy
         if busy:  # when done, _show or _error has set the bar's final colour
@@ -256,6 +289,7 @@ class Lab(StatusBox, widgets.VBox):
         for title, outputs in pages.items():
             self.outputs[title].outputs = tuple(outputs)
         self.fvp.show(report)
+        self.numerics.show(report)
         self.export_button.disabled = False
         self._say(f"✓ {describe(report)}: {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
                   f"({plots.source_label(report)}) · {how}")

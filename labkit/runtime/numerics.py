@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import threading
+from typing import Any, Callable
 
-from ..errors import InputValueError
+from ..errors import CompileCancelled, InputValueError
 from ..toolchain.build import _is_qdq, _output_quantize, op_name
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
@@ -40,7 +41,8 @@ COLUMNS = ["node", "op", "module", "source", "placement", "partition", "compared
 
 
 def numerics(model, target="corstone-320", *, data=None, example_inputs=None, quantization="int8",
-             calibration=None, progress: bool = False):
+             calibration=None, progress: "bool | Callable[[int, int], None]" = False,
+             cancel: threading.Event | None = None):
     """One row per operator of the compiled graph: how far fake-quant and the TOSA
     reference model are from float at that operator's output.
 
@@ -53,6 +55,8 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
 
     data: as ``labkit.evaluate`` takes it; default: the first 16 samples of the model's
         evaluation data (else seeded random inputs). quantization, calibration: as ``compile``.
+    progress: True for the compile's progress bar, or a callback(samples done, samples).
+    cancel: set this Event to stop between samples (CompileCancelled).
     """
     import torch
 
@@ -63,7 +67,7 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     if data is None and len(samples) > DEFAULT_SAMPLES:
         samples, described = samples[:DEFAULT_SAMPLES], f"the first {DEFAULT_SAMPLES} of {described}"
     _check_shapes(m, samples)
-    same = same_model(m, target, quantization, calibration, samples[0], progress, fold=False)
+    same = same_model(m, target, quantization, calibration, samples[0], progress is True, fold=False)
     report = same.report
     graph = torch.export.export(same.fake_quant, tuple(samples[0])).module()
     rows = json.loads(report.artifacts.operator_rows.read_text())
@@ -74,7 +78,11 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     program = program_mod.load(report)
     tosa_rows = _TosaRows(report, rows)
     with quiet_stdout(), tosa_rows.capturing(program):
-        for sample in samples:
+        for done, sample in enumerate(samples):
+            if callable(progress):
+                progress(done, len(samples))
+            if cancel is not None and cancel.is_set():
+                raise CompileCancelled(f"Numerics cancelled after {done} of {len(samples)} samples.")
             floats = _run(graph, sample, float_mode=True)
             quants = _run(graph, sample, float_mode=False)
             with torch.no_grad():
@@ -89,6 +97,8 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
                 if node is not None and i in tosa:
                     stats.add_tosa(i, node, floats, quants, tosa[i])
 
+    if callable(progress):
+        progress(len(samples), len(samples))
     table = _table(report, rows, at, stats)
     table.attrs.update({
         "model": m.name, "target": report.target.accelerator, "quantization": same.quantization.describe(),

@@ -35,3 +35,29 @@ def sweep(df) -> str:
 
     body = table(df).to_html(index=False, border=0, classes="labkit-table", na_rep="—")
     return f"<div style='overflow-x:auto'>{body}</div>"
+
+
+def numerics_modules(modules) -> str:
+    """``numerics.by_module``: the worst SQNR and the largest drop per module, worst first."""
+    if modules.empty:
+        return "<p>No operator belongs to a module.</p>"
+    shown = modules.sort_values("largest_drop_db", ascending=False, na_position="last").rename(columns={
+        "worst_sqnr_fake_quant_db": "worst SQNR, fake-quant (dB)", "worst_sqnr_tosa_db": "worst SQNR, TOSA (dB)",
+        "largest_drop_db": "largest drop (dB)", "max_lsb": "TOSA vs fake-quant (steps)"})
+    body = shown.to_html(index=False, border=0, classes="labkit-table", na_rep="—", float_format="{:.1f}".format)
+    return f"<p><b>By module</b> (SQNR vs PyTorch float; a drop is SQNR lost against the inputs):</p>{body}"
+
+
+def numerics_worst(table, rows: int = 8) -> str:
+    """The operators where SQNR drops most, with their source lines."""
+    from .plots import short_source
+
+    t = table[table["sqnr_drop_db"].notna()].nlargest(rows, "sqnr_drop_db")
+    if t.empty:
+        return ""
+    shown = t[["op", "module", "source", "placement", "sqnr_fake_quant_db", "sqnr_tosa_db", "sqnr_drop_db"]].assign(
+        source=t["source"].map(short_source)).rename(columns={
+            "sqnr_fake_quant_db": "SQNR fake-quant (dB)", "sqnr_tosa_db": "SQNR TOSA (dB)",
+            "sqnr_drop_db": "drop (dB)"})
+    body = shown.to_html(index=False, border=0, classes="labkit-table", na_rep="—", float_format="{:.1f}".format)
+    return f"<p><b>Where error enters</b> (largest drops first):</p>{body}"
