@@ -1,4 +1,4 @@
-"""The `labkit` command: models, targets, compile, sweep, doctor, lab, prepare, cache."""
+"""The `labkit` command: models, targets, compile, sweep, numerics, doctor, lab, prepare, cache."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import LabkitError
+from .quantization import DEFAULT, SCHEMES, from_text
 
 DEFAULT_LESSONS_DIR = Path("~/labkit-lessons")
 
@@ -39,7 +40,8 @@ def cmd_compile(args) -> None:
     from .api import compile
 
     report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
-                     config_ini=args.config_ini, cache=not args.no_cache, progress=not args.json)
+                     config_ini=args.config_ini, cache=not args.no_cache, progress=not args.json,
+                     quantization=from_text(args.quantization, args.override), calibration=args.calibration)
     if args.json:
         operators = json.loads(report.operators.to_json(orient="records"))
         print(json.dumps({"summary": json.loads(report.summary.to_json()), "operators": operators}, indent=1))
@@ -53,7 +55,8 @@ def cmd_compile(args) -> None:
     print(report.summary_text())
     how = "from the cache" if report.from_cache else "compiled now"
     print(f"\nOperators (placement by the Ethos-U partitioner; {how}):")
-    _print_table(report.operators[["node", "op", "module", "placement", "partition", "reason"]])
+    _print_table(report.operators[["node", "op", "module", "act_bits", "weight_bits", "placement", "partition",
+                                   "reason"]])
 
 
 def cmd_sweep(args) -> None:
@@ -61,13 +64,32 @@ def cmd_sweep(args) -> None:
 
     targets = args.targets if args.targets in ("all", "u55", "u65", "u85") else args.targets.split(",")
     df = sweep(args.model, targets, system_configs=args.system_configs and args.system_configs.split(","),
-               memory_modes=args.memory_modes and args.memory_modes.split(","), progress=True)
+               memory_modes=args.memory_modes and args.memory_modes.split(","), progress=True,
+               quantization=args.quantization.split(","))
     if args.csv:
         df.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}", file=sys.stderr)
     print(f"{args.model}: numbers are Vela estimates (vela-estimate)")
-    _print_table(df[["accelerator", "system_config", "memory_mode", "total_cycles", "inference_ms", "sram_kib",
-                     "flash_kib", "fits", "npu_ops", "cpu_ops", "partitions", "error"]])
+    columns = ["quantization", "accelerator", "system_config", "memory_mode", "total_cycles", "inference_ms",
+               "sram_kib", "flash_kib", "fits", "npu_ops", "cpu_ops", "partitions", "accuracy", "error"]
+    _print_table(df[[c for c in columns if c in df and (c != "accuracy" or df[c].notna().any())]])
+
+
+def cmd_numerics(args) -> None:
+    from .runtime.numerics import numerics
+
+    table = numerics(args.model, args.target, quantization=from_text(args.quantization, args.override),
+                     progress=not args.json)
+    if args.json:
+        print(json.dumps({"attrs": table.attrs, "operators": json.loads(table.to_json(orient="records"))},
+                         indent=1, default=str))
+        return
+    a = table.attrs
+    print(f"{a['model']} on {a['target']} ({a['quantization']}), {a['data']}: SQNR vs PyTorch float "
+          "(fake-quant-int8 and tosa-reference), dB")
+    shown = table[~table["op"].str.startswith("quantized_decomposed.")]
+    _print_table(shown[["op", "module", "placement", "sqnr_fake_quant_db", "sqnr_tosa_db", "tosa_vs_fake_quant_lsb",
+                        "sqnr_drop_db"]].round(2))
 
 
 def cmd_doctor(args) -> None:
@@ -183,6 +205,13 @@ def cmd_cache(args) -> None:
         print(f"{cache.default_root()}: {len(cache.entries())} entries, {cache.size_bytes() / 2**20:.1f} MiB")
 
 
+def _quantization_arguments(parser) -> None:
+    parser.add_argument("--quantization", default=DEFAULT, choices=list(SCHEMES),
+                        help=f"the scheme (default {DEFAULT})")
+    parser.add_argument("--override", default="", metavar="MODULE=SCHEME,...",
+                        help="per-module schemes, e.g. features.1=a16w8,classifier=int8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="labkit", description="Compile PyTorch models for Arm Ethos-U NPUs "
                                 "with ExecuTorch + Vela, and see where the cycles go.")
@@ -205,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="also write the operator table as CSV")
     c.add_argument("--html", metavar="FILE", help="also write a standalone HTML report")
     c.add_argument("--no-cache", action="store_true")
+    _quantization_arguments(c)
+    c.add_argument("--calibration", type=int, metavar="N", help="calibrate on the model's first N samples")
     c.set_defaults(func=cmd_compile)
 
     sw = sub.add_parser("sweep", help="compile one model for many NPU configurations (one row each)")
@@ -213,7 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--system-configs", help="comma-separated; only the ones valid per accelerator are used")
     sw.add_argument("--memory-modes", help="comma-separated; only the ones valid per combination are used")
     sw.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    sw.add_argument("--quantization", default=DEFAULT,
+                    help=f"comma-separated schemes to compare ({', '.join(SCHEMES)}; default {DEFAULT})")
     sw.set_defaults(func=cmd_sweep)
+
+    n = sub.add_parser("numerics", help="SQNR of fake-quant and the TOSA reference model vs float, per operator")
+    n.add_argument("model")
+    n.add_argument("--target", default="corstone-320", help="preset or accelerator (default: corstone-320)")
+    n.add_argument("--json", action="store_true", help="print {attrs, operators} as JSON")
+    _quantization_arguments(n)
+    n.set_defaults(func=cmd_numerics)
 
     sub.add_parser("doctor", help="tool versions, FVP, cache").set_defaults(func=cmd_doctor)
 

@@ -98,6 +98,22 @@ def parse(value) -> Quantization:
     return Quantization(default, tuple(modules), tuple(types))
 
 
+def from_text(scheme: str, overrides: str = ""):
+    """What compile() takes from a scheme and overrides written as text
+    (``"features.1=a16w8, classifier=int8"``; the Lab's and the CLI's form)."""
+    text = (overrides or "").strip()
+    if not text:
+        return scheme
+    choice = {"default": scheme}
+    for item in filter(None, (part.strip() for part in text.replace(";", ",").split(","))):
+        path, sep, value = (p.strip() for p in item.partition("="))
+        if not sep or not path or not value:
+            raise QuantizationError(f"Could not read the override {item!r}: write each as module=scheme, "
+                                    f"separated by commas (schemes: {', '.join(SCHEMES)}).")
+        choice[path] = value
+    return choice
+
+
 def _scheme(name, where=None) -> str:
     if isinstance(name, str) and name in SCHEMES:
         return name

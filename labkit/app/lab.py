@@ -19,8 +19,7 @@ import ipywidgets as widgets
 
 from .. import targets
 from ..api import STAGES, cached, warm_up
-from ..errors import QuantizationError
-from ..quantization import DEFAULT, SCHEMES
+from ..quantization import DEFAULT, SCHEMES, from_text
 from ..api import compile as compile_model
 from ..views import tables, theme
 from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
@@ -147,17 +146,7 @@ class Lab(StatusBox, widgets.VBox):
     def quantization_choice(self):
         """What labkit.compile takes as ``quantization`` for the scheme and overrides chosen:
         the scheme's name, or {"default": scheme, "module.path": scheme, ...}."""
-        text = self.overrides.value.strip()
-        if not text:
-            return self.quantization.value
-        choice = {"default": self.quantization.value}
-        for item in filter(None, (part.strip() for part in text.replace(";", ",").split(","))):
-            path, sep, scheme = (p.strip() for p in item.partition("="))
-            if not sep or not path or not scheme:
-                raise QuantizationError(f"Could not read the override {item!r}: write each as module=scheme, "
-                                        f"separated by commas (schemes: {', '.join(SCHEMES)}).")
-            choice[path] = scheme
-        return choice
+        return from_text(self.quantization.value, self.overrides.value)
 
     def apply_preset(self, name: str) -> None:
         accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
