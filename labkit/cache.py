@@ -27,9 +27,10 @@ _STAGING = ".staging"
 _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's code that shapes a Report: everything the worker runs (toolchain/), the
-# built-in networks (models/) and the saved format (report.py). Folders are walked,
-# so a file added, renamed or split out there changes the key too.
-_CODE = ("toolchain", "models", "report.py")
+# built-in networks (models/), the quantizer configs (quantization.py) and the saved
+# format (report.py). Folders are walked, so a file added, renamed or split out there
+# changes the key too.
+_CODE = ("toolchain", "models", "quantization.py", "report.py")
 _code_hash: str | None = None
 
 

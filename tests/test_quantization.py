@@ -128,3 +128,16 @@ def test_parse_describes_and_keys_stably():
     assert q.describe() == "a16w8; features.1: int8; Linear: a8w4"
     assert q.key() == parse(q).key() and q.max_bits() == (16, 8)
     assert parse(None) == parse("int8")
+
+
+def test_a_scheme_the_npu_cannot_run_is_one_clear_error(cache_dir):
+    # Measured: Vela 5.1 refuses digits_mobilenet with 16-bit activations throughout on an
+    # Ethos-U55 ("Non-passthrough operation (Conv2D) could not run on NPU"); the U85 runs it.
+    before = {p.name for p in cache_dir.iterdir()}
+    with pytest.raises(QuantizationError) as e:
+        labkit.compile("digits_mobilenet", U55, quantization="a16w8", progress=False)
+    assert "ethos-u55-128 cannot run digits_mobilenet with a16w8" in str(e.value)
+    assert "Ethos-U85" in str(e.value) and "'default': 'int8'" in str(e.value)
+    assert {p.name for p in cache_dir.iterdir()} - before <= {".lowered"}  # no entry for the refused compile
+    staging = cache_dir / ".staging"
+    assert not staging.exists() or not any(staging.iterdir())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import CompileError, LabkitError, VelaError
+from ..errors import CompileError, LabkitError, QuantizationError, VelaError
 from ..report import Partition, Report
 from . import build, pte as pte_file, vela
 from .export import first_line, model_inputs
@@ -70,7 +70,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         started, timings = time.perf_counter(), {}
         clock = _Stopwatch(timings, progress)
         work = out_dir / "artifacts"
-        with tool_output_to(out_dir / "compile.log", capture_fds):
+        with tool_output_to(out_dir / "compile.log", capture_fds), _scheme_refused(job):
             if source is None:
                 edge, lowered, rows, delegation = _lower(job, work, clock)
                 with clock("serialize"), _as(CompileError, "serializing the .pte"):
@@ -252,6 +252,32 @@ def _vela_per_partition(work: Path, clock: _Stopwatch):
         yield partitions
     finally:
         EthosUBackend._compile_tosa_flatbuffer = original
+
+
+@contextlib.contextmanager
+def _scheme_refused(job: CompileJob):
+    """Vela refusing an operator of a 16-bit scheme on an Ethos-U55/U65 is the scheme's
+    limit on that NPU, not a memory problem: say so, and what runs instead."""
+    try:
+        yield
+    except VelaError as e:
+        act_bits, _ = job.quantization.max_bits()
+        if act_bits < 16 or job.target.family == "ethos-u85" or "could not run on NPU" not in str(e):
+            raise
+        refused = re.search(r"Vela failed on NPU partition \d+: \w+: (.*?)\. Try", str(e))
+        raise QuantizationError(
+            f"{job.target.accelerator} cannot run {job.model} with {job.quantization.describe()}: Vela "
+            f"{_vela_version()} refused an operator with 16-bit activations "
+            f"({refused.group(1) if refused else str(e)}). The Ethos-U55 and U65 run int16 activations for "
+            "fewer operator forms than the U85: compile for an Ethos-U85, or keep int8 by default and give "
+            "16 bits only to the modules that need them (quantization={'default': 'int8', 'module.path': "
+            "'a16w8'}; labkit.numerics shows which).") from None
+
+
+def _vela_version() -> str:
+    from importlib.metadata import version
+
+    return version("ethos-u-vela")
 
 
 def _vela_message(e: Exception, index: int) -> str:
