@@ -141,3 +141,21 @@ def test_a_scheme_the_npu_cannot_run_is_one_clear_error(cache_dir):
     assert {p.name for p in cache_dir.iterdir()} - before <= {".lowered"}  # no entry for the refused compile
     staging = cache_dir / ".staging"
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_a_precision_sweep_lowers_once_per_scheme_and_profile(fresh_cache):
+    from labkit import sweep_plots
+    from labkit.sweeps import reports
+
+    df = labkit.sweep("digits_cnn", [U55, "ethos-u55-64", U85], quantization=["int8", "a16w8"], progress=False)
+    assert df["quantization"].tolist() == ["int8"] * 3 + ["a16w8"] * 3 and (df["error"] == "").all()
+    lowered = [(r.summary["quantization"], r.target.tosa_profile) for r in reports(df) if not r.summary["lowered_with"]]
+    assert len(lowered) == len(set(lowered)) == 4  # 2 schemes x 2 TOSA profiles, each lowered once
+    # One TOSA graph per scheme and profile: the same accuracy for both U55s; the one evaluate() reports.
+    assert df.groupby(["quantization", "family"])["accuracy"].nunique().eq(1).all()
+    wide = labkit.evaluate("digits_cnn", U85, quantization="a16w8").loc["tosa-reference", "accuracy"]
+    assert df[(df["quantization"] == "a16w8") & (df["accelerator"] == U85)]["accuracy"].item() == wide
+    fig = sweep_plots.precision(df)
+    assert sum(len(t.x) for t in fig.data if t.name != "Pareto-optimal") == 6
+    assert "accuracy vs time" in fig.layout.title.text and "int8 / a16w8" in fig.layout.title.text
+    assert "quantization" in sweep_plots.table(df) and "accuracy" in sweep_plots.table(df)

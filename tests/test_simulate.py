@@ -107,6 +107,25 @@ def test_training_script_reproduces_the_shipped_model():
     assert abs(held_out_accuracy(retrained) - shipped) <= 0.02  # 7 of 360 digits
 
 
+@pytest.mark.parametrize("name, floor", [("digits_mobilenet", 0.95), ("digits_vit", 0.90)])
+def test_the_32x32_digits_models_train_as_shipped(name, floor):
+    """The shipped weights reach the accuracy promised, and the seeded script (about a
+    minute on one core) reproduces a model as good, on the same 32x32 split."""
+    from labkit.models import digits32
+
+    x_train, y_train, x_test, y_test = digits32.split()
+    assert x_test.shape == (360, 1, 32, 32) and torch.equal(y_test, digits.split()[3])  # digits_cnn's split
+
+    def held_out_accuracy(model) -> float:
+        with torch.no_grad():
+            return (model(x_test).argmax(1) == y_test).float().mean().item()
+
+    shipped = held_out_accuracy(labkit.models.get(name).factory())
+    assert shipped >= floor
+    retrained = importlib.import_module("labkit.data.train_digits32").train(name)
+    assert abs(held_out_accuracy(retrained) - shipped) <= 0.02
+
+
 # ---------------------------------------------------------------- evaluate
 
 

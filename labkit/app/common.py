@@ -79,6 +79,21 @@ class StatusBox(Background):
 
     failure_headline = "Could not compile."
 
+    def _panel_widgets(self, button) -> None:
+        """A tab's own job widgets: ``button`` starts ``run``; cancel_button, progress,
+        stage, status and output (what the Compare and Numerics tabs have alike)."""
+        import ipywidgets as widgets
+
+        self._cancel = threading.Event()
+        self.button = button
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
+        self.stage = widgets.Label("")
+        self.status = widgets.HTML("")
+        self.output = widgets.Output()
+        self.button.on_click(lambda _b: self.run(wait=False))
+        self.cancel_button.on_click(lambda _b: self.cancel())
+
     def _say(self, markup: str) -> None:
         self.status.value = status_html(markup)
 

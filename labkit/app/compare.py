@@ -39,20 +39,13 @@ class ComparePanel(StatusBox, widgets.VBox):
         self.lab = lab
         self.df = None
         self.sweeps: dict[tuple, object] = {}
-        self._cancel = threading.Event()
         wide = {"description_width": "initial"}
-        self.button = widgets.Button(description="Compare all NPUs", button_style="primary", icon="th-list",
-                                     tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)",
-                                     layout=widgets.Layout(width="auto"))
+        self._panel_widgets(widgets.Button(
+            description="Compare all NPUs", button_style="primary", icon="th-list",
+            tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)",
+            layout=widgets.Layout(width="auto")))
         self.vary = widgets.Dropdown(options=[(v, k) for k, v in COMPARE_VARY.items()], value="defaults",
                                      description="with", style=wide, layout=widgets.Layout(width="max-content"))
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
-        self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
-        self.stage = widgets.Label("")
-        self.status = widgets.HTML("")
-        self.output = widgets.Output()
-        self.button.on_click(lambda _b: self.run(wait=False))
-        self.cancel_button.on_click(lambda _b: self.cancel())
         lab.model.observe(lambda _c: self._on_model(), "value")
         self.vary.observe(lambda _c: self._on_model(), "value")
         super().__init__([widgets.HBox([self.button, self.vary, self.cancel_button]),

@@ -30,18 +30,10 @@ class NumericsPanel(StatusBox, widgets.VBox):
         self.lab = lab
         self.report = None
         self.tables: dict[str, object] = {}
-        self._cancel = threading.Event()
-        self.button = widgets.Button(description="Where is accuracy lost?", button_style="primary",
-                                     icon="search", disabled=True, layout=widgets.Layout(width="auto"),
-                                     tooltip="Compare fake-quant and the TOSA reference model with float at "
-                                             "every operator (labkit.numerics)")
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
-        self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
-        self.stage = widgets.Label("")
-        self.status = widgets.HTML("")
-        self.output = widgets.Output()
-        self.button.on_click(lambda _b: self.run(wait=False))
-        self.cancel_button.on_click(lambda _b: self.cancel())
+        self._panel_widgets(widgets.Button(
+            description="Where is accuracy lost?", button_style="primary", icon="search", disabled=True,
+            layout=widgets.Layout(width="auto"),
+            tooltip="Compare fake-quant and the TOSA reference model with float at every operator (labkit.numerics)"))
         super().__init__([widgets.HBox([self.button, self.cancel_button]), widgets.HBox([self.progress, self.stage]),
                           self.status, self.output])
         self._say("Compile a model, then press <b>Where is accuracy lost?</b>")

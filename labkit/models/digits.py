@@ -82,22 +82,32 @@ def split():
             torch.from_numpy(x_test.copy()), torch.from_numpy(y_test.copy()))
 
 
-def example_inputs(sample: int = 0) -> tuple:
-    """One held-out digit, shaped 1 x 1 x 8 x 8."""
-    x_test = split()[2]
-    return (x_test[sample:sample + 1],)
+class Samples:
+    """A model's samples from a (x_train, y_train, x_test, y_test) split: its example
+    input, its calibration inputs and its evaluation data (the digits models share it)."""
+
+    def __init__(self, split):
+        self.split = split
+
+    def example_inputs(self, sample: int = 0) -> tuple:
+        """One held-out digit, shaped 1 x 1 x H x W."""
+        x_test = self.split()[2]
+        return (x_test[sample:sample + 1],)
+
+    def calibration_inputs(self, samples: int = CALIBRATION_SAMPLES) -> list:
+        """The first ``samples`` training digits (at most all 1,437), one (1 x 1 x H x W,) tuple each."""
+        x_train = self.split()[0]
+        return [(x_train[i:i + 1],) for i in range(min(samples, len(x_train)))]
+
+    def evaluation(self) -> tuple:
+        """The held-out split: (inputs N x 1 x H x W, labels N)."""
+        _, _, x_test, y_test = self.split()
+        return x_test, y_test
 
 
-def calibration_inputs(samples: int = CALIBRATION_SAMPLES) -> list:
-    """The first ``samples`` training digits (at most all 1,437), one (1 x 1 x 8 x 8,) tuple each."""
-    x_train = split()[0]
-    return [(x_train[i:i + 1],) for i in range(min(samples, len(x_train)))]
-
-
-def evaluation() -> tuple:
-    """The held-out split: (inputs N x 1 x 8 x 8, labels N)."""
-    _, _, x_test, y_test = split()
-    return x_test, y_test
+_samples = Samples(split)
+example_inputs, calibration_inputs, evaluation = _samples.example_inputs, _samples.calibration_inputs, \
+    _samples.evaluation
 
 
 def spec():

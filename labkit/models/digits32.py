@@ -25,7 +25,6 @@ from . import digits
 DATA = Path(__file__).resolve().parent.parent / "data"
 SIZE = 32
 INPUT_SHAPE = (1, 1, SIZE, SIZE)
-CALIBRATION_SAMPLES = 64
 
 
 def upsample(x):
@@ -42,20 +41,9 @@ def split():
     return upsample(x_train), y_train, upsample(x_test), y_test
 
 
-def example_inputs(sample: int = 0) -> tuple:
-    x_test = split()[2]
-    return (x_test[sample:sample + 1],)
-
-
-def calibration_inputs(samples: int = CALIBRATION_SAMPLES) -> list:
-    """The first ``samples`` training digits, one (1 x 1 x 32 x 32,) tuple each."""
-    x_train = split()[0]
-    return [(x_train[i:i + 1],) for i in range(min(samples, len(x_train)))]
-
-
-def evaluation() -> tuple:
-    _, _, x_test, y_test = split()
-    return x_test, y_test
+_samples = digits.Samples(split)
+example_inputs, calibration_inputs, evaluation = _samples.example_inputs, _samples.calibration_inputs, \
+    _samples.evaluation
 
 
 # ---------------------------------------------------------------- the networks

@@ -314,6 +314,41 @@ def pareto(df: pd.DataFrame, *, model: str | None = None, time: str = "inference
     return fig
 
 
+def precision(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
+    """A precision sweep (``labkit.sweep(..., quantization=[...])`` with evaluation data):
+    accuracy (tosa-reference) against inference time (vela-estimate), one marker per
+    quantization and configuration; those no other beats on both are ringed."""
+    name = model_name(df, model)
+    rows = ok_rows(df)
+    rows = rows[rows["accuracy"].notna()] if "accuracy" in rows else rows.iloc[:0]
+    fig = go.Figure()
+    _style(fig, "Pareto view: accuracy vs time", name, "up and to the left is better; ringed = Pareto-optimal",
+           f"{_source(df)} · accuracy: {SOURCE_LABELS['tosa-reference']}", 500)
+    if rows.empty:
+        return empty(fig, "No accuracy in this sweep: pass data=(inputs, labels) to labkit.sweep, or use a model "
+                          "with evaluation data.")
+    values = pd.DataFrame({"t": rows["inference_ms"].astype(float), "a": -rows["accuracy"].astype(float)})
+    v = values.to_numpy()
+    optimal = [not ((v <= v[i]).all(axis=1) & (v < v[i]).any(axis=1)).any() for i in range(len(v))]
+    symbols = dict(zip(dict.fromkeys(rows["quantization"]), ["circle", "diamond", "square", "triangle-up",
+                                                             "cross", "star"] * 3))
+    for (family, scheme), r in rows.groupby(["family", "quantization"], sort=False):
+        fig.add_scatter(x=r["inference_ms"], y=r["accuracy"], mode="markers", name=f"{_family_label(family)} · "
+                        f"{scheme}", marker=dict(color=_family_color(family), size=px(13), symbol=symbols[scheme]),
+                        hovertext=[_hover(row) + f"<br>quantization {row['quantization']}<br>accuracy "
+                                   f"{row['accuracy']:.2%} (tosa-reference)" for _, row in r.iterrows()],
+                        hovertemplate="%{hovertext}<extra></extra>")
+    best = rows[optimal]
+    fig.add_scatter(x=best["inference_ms"], y=best["accuracy"], mode="markers", name="Pareto-optimal",
+                    marker=dict(symbol="circle-open", size=px(22), color=PARETO_COLOR, line=dict(width=2.5)),
+                    hoverinfo="skip")
+    fig.update_xaxes(title_text="inference time (ms, log)", type="log")
+    fig.update_yaxes(title_text="accuracy on held-out data", tickformat=".1%")
+    note(fig, f"Accuracy: the compiled program on the TOSA reference model, {len(rows)} configurations; it is "
+              "the same for every NPU of a family (one TOSA graph per quantization)." + _failed_note(df), below=50)
+    return fig
+
+
 # ------------------------------------------------------------------ CPU fallbacks
 
 def fallback_table(reports: list, *, cpu_family: str = "ethos-u55", npu_family: str = "ethos-u85",
@@ -397,13 +432,15 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     with the SRAM it needs and a Pareto-optimal flag (the Lab's Compare tab shows it)."""
     optimal = pareto_front(df)
     out = pd.DataFrame({
+        "quantization": df.get("quantization", pd.Series("int8", index=df.index)),
         "accelerator": df["accelerator"], "system config": df["system_config"].map(_short_config),
         "memory mode": df["memory_mode"], "ms": df["inference_ms"].round(4),
         "inferences/s": df["inferences_per_s"].round(0).astype("Int64"), "cycles": df["total_cycles"].astype("Int64"),
         "SRAM KiB": df["sram_kib"].round(1), "SRAM needed KiB": df["sram_need_kib"].round(1),
         "flash KiB": df["flash_kib"].round(1),
         "DRAM KiB": df["dram_kib"].round(1), "NPU ops": df["npu_ops"], "CPU ops": df["cpu_ops"],
-        "partitions": df["partitions"], "Pareto": optimal.map({True: "✓", False: ""}),
+        "partitions": df["partitions"], "accuracy": df.get("accuracy", pd.Series(float("nan"), index=df.index)),
+        "Pareto": optimal.map({True: "✓", False: ""}),
         "fits": df["fits"].map({True: "", False: "no"}) if "fits" in df else "",
         "error": df["error"].fillna(""),
     })
@@ -411,6 +448,10 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("error", "fits"):  # only when something failed / does not fit
         if not out[col].astype(bool).any():
             out = out.drop(columns=col)
+    if out["accuracy"].isna().all():
+        out = out.drop(columns="accuracy")
+    if out["quantization"].nunique() <= 1:
+        out = out.drop(columns="quantization")
     return out
 
 
@@ -419,4 +460,6 @@ def figures(df: pd.DataFrame, reports: list | None = None, *, model: str | None 
     table when the sweep's ``reports`` are given)."""
     name = model_name(df, model)
     out = [scaling(df, model=name), pareto(df, model=name), configurations(df, model=name)]
+    if "accuracy" in df and df["accuracy"].notna().any():
+        out.insert(2, precision(df, model=name))
     return out + ([fallbacks(reports, model=name)] if reports is not None else [])
