@@ -6,7 +6,7 @@ import torch
 
 import labkit
 from labkit.errors import QuantizationError
-from labkit.quantization import SCHEMES, parse
+from labkit.quantization import SCHEMES
 
 U55, U85 = "ethos-u55-128", "ethos-u85-256"
 
@@ -122,12 +122,6 @@ def test_bad_calibration_count(count, words):
     with pytest.raises(QuantizationError, match=words):
         labkit.compile("digits_cnn", U85, calibration=count, progress=False)
 
-
-def test_parse_describes_and_keys_stably():
-    q = parse({"default": "a16w8", "features.1": "int8", torch.nn.Linear: "a8w4"})
-    assert q.describe() == "a16w8; features.1: int8; Linear: a8w4"
-    assert q.key() == parse(q).key() and q.max_bits() == (16, 8)
-    assert parse(None) == parse("int8")
 
 
 def test_a_scheme_the_npu_cannot_run_is_one_clear_error(cache_dir):

@@ -24,7 +24,7 @@ def test_accelerator_restricts_system_configs_and_memory_modes():
     assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
     lab.accelerator.value = "ethos-u85-1024"
     assert all("U85" in c for c in lab.system_config.options)
-    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only")
+    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only", "int8")
 
 
 @pytest.mark.parametrize("preset", list(targets.PRESETS))
@@ -32,7 +32,7 @@ def test_preset_buttons_set_the_three_dropdowns(preset):
     lab = Lab(warm=False)
     lab.accelerator.value = "ethos-u65-512"
     lab.presets[preset].click()
-    assert lab.selection()[1:] == targets.PRESETS[preset][:3]
+    assert lab.selection()[1:4] == targets.PRESETS[preset][:3]
 
 
 def test_a_report_renders_in_every_tab(ds_cnn_u55):

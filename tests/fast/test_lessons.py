@@ -11,8 +11,8 @@ from labkit import lessons
 SOURCES = lessons.sources()
 
 
-def test_eight_lessons_in_order():
-    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 9)]
+def test_nine_lessons_in_order():
+    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 10)]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
@@ -61,5 +61,5 @@ def test_select_names_what_is_missing():
     from labkit.errors import LabkitError
 
     assert [s.name[:2] for s in lessons.select([1, 3])] == ["01", "03"]
-    with pytest.raises(LabkitError, match="no lesson 9"):
-        lessons.select([9])
+    with pytest.raises(LabkitError, match="no lesson 10"):
+        lessons.select([10])
