@@ -24,6 +24,7 @@ from .report import Report, tool_versions
 
 log = logging.getLogger(__name__)
 _STAGING = ".staging"
+_RUNS = ".runs"  # outputs of host runs of a compiled program, by (report, inputs)
 _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's code that shapes a Report: everything the worker runs (toolchain/), the
@@ -187,7 +188,7 @@ def entries() -> list[Path]:
     base = root(create=False)
     if not base.is_dir():
         return []
-    return [d for d in base.iterdir() if d.is_dir() and d.name not in (_STAGING, _LOWERED)]
+    return [d for d in base.iterdir() if d.is_dir() and d.name not in (_STAGING, _LOWERED, _RUNS)]
 
 
 def size_bytes() -> int:
@@ -201,3 +202,16 @@ def clear() -> None:
     for d in entries():
         shutil.rmtree(d, ignore_errors=True)
     shutil.rmtree(default_root() / _LOWERED, ignore_errors=True)
+    shutil.rmtree(default_root() / _RUNS, ignore_errors=True)
+
+
+def run_path(report_key: str, inputs_key: str) -> Path | None:
+    """Where the outputs of a compiled program run on given inputs are kept (a host
+    run on the TOSA reference model is deterministic, and a transformer's takes
+    minutes over a data set): None without a usable cache."""
+    base = root()
+    if base is None or not report_key:
+        return None
+    folder = base / _RUNS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"{hashlib.sha256((report_key + inputs_key).encode()).hexdigest()[:32]}.npy"

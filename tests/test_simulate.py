@@ -229,3 +229,22 @@ def test_a_program_the_device_would_reject_is_refused():
         pytest.skip("the boundary bug (pytorch/executorch#19364) is specific to ExecuTorch 1.5.1")
     with pytest.raises(SimulationError, match=r"cannot run on the device: NPU partition 1 .* output 0 .* float32"):
         labkit.simulate(report, x)
+
+
+def test_tosa_reference_runs_are_kept_by_report_and_inputs(compiled, cache_dir):
+    from labkit import cache
+    from labkit.runtime.evaluate import tosa_outputs
+
+    report = compiled("digits_cnn", TARGET)
+    x = digits.evaluation()[0][:4]
+    samples = [(x[i:i + 1],) for i in range(4)]
+    before = set((cache_dir / ".runs").glob("*.npy")) if (cache_dir / ".runs").is_dir() else set()
+    first = tosa_outputs(report, samples)
+    (kept,) = set((cache_dir / ".runs").glob("*.npy")) - before
+    assert torch.equal(torch.from_numpy(first), labkit.simulate(report, x)[0])  # what simulate() gives
+    import numpy as np
+
+    np.save(kept, np.zeros_like(first))  # a second call reads the kept run, it does not run again
+    assert (tosa_outputs(report, samples) == 0).all()
+    np.save(kept, first)
+    assert cache.run_path("", "x") is None  # no report key: nothing kept

@@ -7,7 +7,7 @@ held out as evaluation data; calibration and training use the rest):
 - ``digits_mobilenet``: a small MobileNetV2-style network (inverted residuals:
   1x1 expansion, 3x3 depthwise, 1x1 projection, ReLU6, residual adds).
 - ``digits_vit``: a small vision transformer (8x8 patches -> 16 tokens, learned
-  position embedding, 4 pre-norm blocks of multi-head self-attention and a GELU
+  position embedding, 2 pre-norm blocks of multi-head self-attention and a GELU
   MLP, LayerNorm, mean-pooled head). Transformers are the Ethos-U85's headline
   feature and where int8 hurts most (softmax, LayerNorm, GELU).
 
@@ -85,7 +85,7 @@ def mobilenet():
     return DigitsMobileNet()
 
 
-def vit(dim: int = 64, depth: int = 4, heads: int = 4, mlp: int = 128, patch: int = 8):
+def vit(dim: int = 64, depth: int = 2, heads: int = 4, mlp: int = 128, patch: int = 8):
     """The vision transformer (random weights, seeded by the caller)."""
     import torch
     from torch import nn
@@ -138,7 +138,7 @@ NETWORKS = {"digits_mobilenet": mobilenet, "digits_vit": vit}
 DESCRIPTIONS = {
     "digits_mobilenet": "Handwritten digits upsampled to 32x32, MobileNetV2-style (inverted residuals), "
                         "trained weights, 10 classes",
-    "digits_vit": "Handwritten digits upsampled to 32x32, vision transformer (4 blocks x 64 dims, 4 heads), "
+    "digits_vit": "Handwritten digits upsampled to 32x32, vision transformer (2 blocks x 64 dims, 4 heads), "
                   "trained weights, 10 classes",
 }
 

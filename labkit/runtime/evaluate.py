@@ -9,6 +9,7 @@ cosine similarity and top-1 agreement."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from typing import Any
 
@@ -136,9 +137,7 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     ``attrs``: model, target, data, calibration_samples, output_scale (the int8 step of the
     program's output), report (the compile's cache key). ``evaluate`` summarises this table.
     """
-    import numpy as np
     import pandas as pd
-    import torch
 
     from ..models import resolve
 
@@ -149,21 +148,12 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     module = m.float_module()
     _check_same_quantization(fake_quant, program)
 
-    def run_all(fn):
-        with torch.no_grad():
-            rows = []
-            for s in samples:
-                out = fn(s)
-                out = (out,) if isinstance(out, torch.Tensor) else tuple(out)
-                rows.append(torch.cat([o.detach().float().reshape(-1) for o in out]).numpy())
-            return np.stack(rows)
-
     module.eval()
     with quiet_stdout():
         results = {
-            "pytorch-float": run_all(lambda s: module(*s)),
-            "fake-quant-int8": run_all(lambda s: fake_quant(*s)),
-            "tosa-reference": run_all(lambda s: program.run(tuple(s))),
+            "pytorch-float": _run_all(lambda s: module(*s), samples),
+            "fake-quant-int8": _run_all(lambda s: fake_quant(*s), samples),
+            "tosa-reference": tosa_outputs(report, samples),
         }
     frames = []
     for source, values in results.items():
@@ -173,14 +163,19 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
         df.index = pd.MultiIndex.from_product([[source], range(len(df))], names=["source", "sample"])
         frames.append(df)
     table = pd.concat(frames)
-    first = program.plan.values[program.plan.outputs[0]].val.sizes
-    classes = int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
+    classes = _classes(program)
     table.attrs.update({"model": m.name, "target": report.target.accelerator, "data": described,
                         "classes": classes, "calibration_samples": same.calibration_samples,
                         "quantization": same.quantization.describe(), "output_scale": _output_scale(program),
                         "report": str(report.summary.get("cache_key", ""))})
     return table
 
+
+
+def _classes(program) -> int:
+    """The class count of a (1, classes) first output, else 0 (no top-1)."""
+    first = program.plan.values[program.plan.outputs[0]].val.sizes
+    return int(first[1]) if len(first) == 2 and first[0] == 1 and first[1] > 1 else 0
 
 
 def _output_scale(program: program_mod.Program) -> float:
@@ -222,15 +217,51 @@ def _check_same_quantization(fake_quant, program: program_mod.Program) -> None:
 def tosa_accuracy(report, data, example=None) -> float:
     """Top-1 accuracy of ``report``'s compiled program on labelled ``data`` ((inputs,
     labels), as evaluate takes it), on the TOSA reference model: 'tosa-reference'."""
-    import numpy as np
-
     samples, labels, _ = _samples(data, example)
     if labels is None:
         raise InputValueError("accuracy needs labels: pass data=(inputs, labels).")
+    first = tosa_outputs(report, samples)[:, :_classes(program_mod.load(report)) or None]
+    return float((first.argmax(1) == labels.numpy()).mean())
+
+
+def _run_all(fn, samples):
+    """Every output of ``fn`` on each sample, flattened: one row per sample."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        rows = []
+        for s in samples:
+            out = fn(s)
+            out = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+            rows.append(torch.cat([o.detach().float().reshape(-1) for o in out]).numpy())
+        return np.stack(rows)
+
+
+def tosa_outputs(report, samples: list):
+    """``_run_all`` of the compiled program on the TOSA reference model, kept in the cache
+    by (report, inputs): the run is deterministic, and slow for a transformer."""
+    import hashlib
+
+    import numpy as np
+
+    from .. import cache
+
+    h = hashlib.sha256()
+    for s in samples:
+        for t in s:
+            h.update(repr((tuple(t.shape), str(t.dtype))).encode() + t.detach().contiguous().numpy().tobytes())
+    path = cache.run_path(str(report.summary.get("cache_key", "")), h.hexdigest())
+    if path is not None and path.is_file():
+        return np.load(path)
     program = program_mod.load(report)
     with quiet_stdout():
-        top1 = [int(np.argmax(program.run(tuple(s))[0].reshape(-1).numpy())) for s in samples]
-    return float((np.array(top1) == labels.numpy()).mean())
+        values = _run_all(lambda s: program.run(tuple(s)), samples)
+    if path is not None:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, values)
+        os.replace(tmp, path)  # whole or not at all
+    return values
 
 
 def summarize(table):
