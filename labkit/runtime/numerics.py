@@ -30,7 +30,8 @@ import threading
 from typing import Any, Callable
 
 from ..errors import CompileCancelled, InputValueError
-from ..toolchain.build import _is_qdq, _output_quantize, op_name
+from ..toolchain.build import is_qdq, output_quantize, op_name
+from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
 from .evaluate import _samples_for, same_model
@@ -77,7 +78,9 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     float_diff = 0.0
     program = program_mod.load(report)
     tosa_rows = _TosaRows(report, rows)
-    with quiet_stdout(), tosa_rows.capturing(program):
+    points = {_compared_at(node) for node in at if node is not None}
+    module = m.float_module()
+    with quiet_stdout(), tosa_rows.capturing(program), in_eval_mode(module):
         for done, sample in enumerate(samples):
             if callable(progress):
                 progress(done, len(samples))
@@ -86,12 +89,12 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
             floats = _run(graph, sample, float_mode=True)
             quants = _run(graph, sample, float_mode=False)
             with torch.no_grad():
-                out = m.float_module()(*sample)
+                out = module(*sample)
             if isinstance(out, torch.Tensor):
                 float_diff = max(float_diff, float((_output(graph, floats) - out).abs().max()))
             program.run(tuple(sample))
             tosa = tosa_rows.collect()
-            for point in {_compared_at(node) for node in at if node is not None}:
+            for point in points:
                 stats.add("fq", point.name, floats[point.name], quants[point.name])
             for i, node in enumerate(at):
                 if node is not None and i in tosa:
@@ -137,7 +140,7 @@ def _run(graph, sample, *, float_mode: bool) -> dict:
 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n):
-            if float_mode and n.op == "call_function" and (_is_qdq(n) or _is_qdq(n, "dequantize")):
+            if float_mode and n.op == "call_function" and (is_qdq(n) or is_qdq(n, "dequantize")):
                 result = self.env[n.args[0]]
             else:
                 result = super().run_node(n)
@@ -174,23 +177,23 @@ def _align(rows: list[dict], graph) -> list:
                 if j is not None and at[j] is None:
                     at[j] = mine
     for i, r in enumerate(rows):  # a dequantize's input: the quantize row before it
-        if at[i] is not None and qdq[i] and _is_qdq(at[i], "dequantize"):
+        if at[i] is not None and qdq[i] and is_qdq(at[i], "dequantize"):
             for name in r.get("inputs", []):
                 j = index.get(name)
-                if j is not None and at[j] is None and at[i].args and _is_qdq(at[i].args[0]):
+                if j is not None and at[j] is None and at[i].args and is_qdq(at[i].args[0]):
                     at[j] = at[i].args[0]
     for i, r in enumerate(rows):  # a quantize after an operator, then the dequantize after it
         producer = at[index[r["inputs"][0]]] if r.get("inputs") and r["inputs"][0] in index else None
         if at[i] is None and producer is not None:
             if r["op"] == "quantized_decomposed.quantize_per_tensor":
-                at[i] = next(iter(_output_quantize(producer)), None) if not _is_qdq(producer) else None
-            elif _is_qdq(producer):
-                at[i] = next((u for u in producer.users if _is_qdq(u, "dequantize")), None)
+                at[i] = next(iter(output_quantize(producer)), None) if not is_qdq(producer) else None
+            elif is_qdq(producer):
+                at[i] = next((u for u in producer.users if is_qdq(u, "dequantize")), None)
     inputs = [n for n in graph.graph.nodes if n.op == "placeholder"]
     for i, r in enumerate(rows):  # the graph input's quantize
         graph_input = not any(n in index for n in r.get("inputs", []))
         if at[i] is None and r["op"] == "quantized_decomposed.quantize_per_tensor" and graph_input:
-            users = [u for p in inputs for u in p.users if _is_qdq(u)]
+            users = [u for p in inputs for u in p.users if is_qdq(u)]
             if len(users) == 1:
                 at[i] = users[0]
     return at
@@ -207,19 +210,19 @@ def _by_provenance(row: dict, nodes: dict):
 def _compared_at(node):
     """Where an operator's output is quantized: the dequantize after the quantize its
     result reaches (itself for a dequantize; the node itself when nothing quantizes it)."""
-    if _is_qdq(node, "dequantize"):
+    if is_qdq(node, "dequantize"):
         return node
-    quants = [node] if _is_qdq(node) else _output_quantize(node)
+    quants = [node] if is_qdq(node) else output_quantize(node)
     for q in quants:
         for user in q.users:
-            if _is_qdq(user, "dequantize"):
+            if is_qdq(user, "dequantize"):
                 return user
     return node
 
 
 def _qparams(point):
     """(scale, zero point, qmin, qmax) of the per-tensor dequantize at ``point``, or None."""
-    if not _is_qdq(point, "dequantize") or "per_tensor" not in op_name(point.target):
+    if not is_qdq(point, "dequantize") or "per_tensor" not in op_name(point.target):
         return None
     _, scale, zp, qmin, qmax = point.args[:5]
     return float(scale), int(zp), int(qmin), int(qmax)
@@ -376,10 +379,10 @@ def _drop(node, sqnr_at: dict, stats) -> float:
     """SQNR of the operator's quantized activation inputs (the worst) minus its own (dB):
     how much it loses, its weights' rounding included. NaN for Q/DQ nodes and where its
     inputs are computed with it (a fused chain: the first operator of it carries the drop)."""
-    if _is_qdq(node) or _is_qdq(node, "dequantize"):
+    if is_qdq(node) or is_qdq(node, "dequantize"):
         return math.nan
     inputs = [stats.sqnr(("fq", a.name)) for a in node.all_input_nodes
-              if a.op == "call_function" and _is_qdq(a, "dequantize") and not _is_weight(a)]
+              if a.op == "call_function" and is_qdq(a, "dequantize") and not _is_weight(a)]
     inputs = [s for s in inputs if math.isfinite(s)]
     own = sqnr_at.get(node.name, math.nan)
     return min(inputs) - own if inputs and math.isfinite(own) else math.nan
@@ -388,7 +391,7 @@ def _drop(node, sqnr_at: dict, stats) -> float:
 def _is_weight(dequantize) -> bool:
     """A dequantized constant (weight or bias): get_attr -> quantize -> dequantize."""
     source = dequantize.args[0]
-    while getattr(source, "op", None) == "call_function" and _is_qdq(source):
+    while getattr(source, "op", None) == "call_function" and is_qdq(source):
         source = source.args[0]
     return getattr(source, "op", None) == "get_attr"
 

@@ -115,7 +115,7 @@ def operator_rows(graph_module, reasons: dict) -> list[dict]:
     return rows
 
 
-def _is_qdq(node, kind: str = "quantize") -> bool:
+def is_qdq(node, kind: str = "quantize") -> bool:
     name = op_name(node.target) if node.op == "call_function" else ""
     return name.startswith(f"quantized_decomposed.{kind}_per_")
 
@@ -130,17 +130,17 @@ def quantized_bits(node) -> tuple[int | None, int | None]:
     """(activation bits, weight bits) of an operator as PT2E quantized it: the range of
     the quantize node on its output (a Q/DQ node: its own), and of the dequantized
     integer constants among its inputs other than an int32 bias. None where there is none."""
-    if _is_qdq(node, "dequantize") and _is_int_constant(node.args[0]):
+    if is_qdq(node, "dequantize") and _is_int_constant(node.args[0]):
         return None, _range_bits(node)
-    if _is_qdq(node) or _is_qdq(node, "dequantize"):
+    if is_qdq(node) or is_qdq(node, "dequantize"):
         return _range_bits(node), None
-    outs = _output_quantize(node)
-    weights = [a for a in node.all_input_nodes if _is_qdq(a, "dequantize") and _is_int_constant(a.args[0])
+    outs = output_quantize(node)
+    weights = [a for a in node.all_input_nodes if is_qdq(a, "dequantize") and _is_int_constant(a.args[0])
                and str(a.args[-1]) != "torch.int32"]
     return (_range_bits(outs[0]) if outs else None, max(map(_range_bits, weights)) if weights else None)
 
 
-def _output_quantize(node) -> list:
+def output_quantize(node) -> list:
     """The quantize nodes an operator's result reaches, looking through the operators
     quantized together with it (a convolution's ReLU)."""
     found, stack, seen = [], list(node.users), set()
@@ -149,9 +149,9 @@ def _output_quantize(node) -> list:
         if n in seen or n.op != "call_function":
             continue
         seen.add(n)
-        if _is_qdq(n):
+        if is_qdq(n):
             found.append(n)
-        elif not _is_qdq(n, "dequantize"):
+        elif not is_qdq(n, "dequantize"):
             stack.extend(n.users)
     return found
 

@@ -37,7 +37,7 @@ def check_inputs(module, example_inputs) -> tuple:
         )
     described = ", ".join(f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}" for t in example_inputs)
     try:
-        with torch.no_grad(), _in_eval_mode(module):
+        with torch.no_grad(), in_eval_mode(module):
             module(*example_inputs)
     except Exception as e:
         raise ExampleInputError(
@@ -54,7 +54,7 @@ def export_module(module, example_inputs):
 
     example_inputs = check_inputs(module, example_inputs)
     try:
-        with _in_eval_mode(module), _quiet_export():
+        with in_eval_mode(module), _quiet_export():
             return torch.export.export(module, example_inputs)
     except Exception as e:
         text = str(e)
@@ -84,7 +84,7 @@ def _quiet_export():
 
 
 @contextlib.contextmanager
-def _in_eval_mode(module):
+def in_eval_mode(module):
     """Inference mode (dropout off, batch-norm statistics frozen) for the export,
     then the user's module back in the mode it was in."""
     modes = {m: m.training for m in module.modules()}
