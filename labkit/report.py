@@ -203,7 +203,8 @@ class Report:
             f"DRAM {s['dram_kib']:.1f} KiB",
             f"  operators      {s['npu_ops']} on the NPU, {s['cpu_ops']} on the CPU, "
             f"{s['partitions']} NPU partition(s)",
-            f"  quantization   {s.get('quantization', 'int8')}",
+            f"  quantization   {s.get('quantization', 'int8')}, calibrated on {s.get('calibration_samples', '?')} "
+            "sample(s)",
             f"  .pte           {_fmt_int(s['pte_bytes'])} bytes · weights: {s['weights']}",
             f"  tools          torch {s['torch_version']}, executorch {s['executorch_version']}, "
             f"vela {s['vela_version']}",

@@ -82,6 +82,8 @@ def test_calibration_count_is_part_of_the_key_and_changes_the_result(compiled):
     full = compiled("digits_cnn", U85)
     one = labkit.compile("digits_cnn", U85, calibration=1, progress=False)
     assert one.summary["cache_key"] != full.summary["cache_key"]
+    assert (one.summary["calibration_samples"], full.summary["calibration_samples"]) == (1, 64)
+    assert "int8 (1 calibration sample)" in labkit.plots.placement(one).layout.title.text
     assert labkit.cached("digits_cnn", U85, calibration=1).summary["cache_key"] == one.summary["cache_key"]
 
 
@@ -145,6 +147,7 @@ def test_a_precision_sweep_lowers_once_per_scheme_and_profile(fresh_cache):
     assert df["quantization"].tolist() == ["int8"] * 3 + ["a16w8"] * 3 and (df["error"] == "").all()
     lowered = [(r.summary["quantization"], r.target.tosa_profile) for r in reports(df) if not r.summary["lowered_with"]]
     assert len(lowered) == len(set(lowered)) == 4  # 2 schemes x 2 TOSA profiles, each lowered once
+    assert {r.summary["calibration_samples"] for r in reports(df)} == {64}  # a reused lowering says so too
     # One TOSA graph per scheme and profile: the same accuracy for both U55s; the one evaluate() reports.
     assert df.groupby(["quantization", "family"])["accuracy"].nunique().eq(1).all()
     wide = labkit.evaluate("digits_cnn", U85, quantization="a16w8").loc["tosa-reference", "accuracy"]

@@ -45,6 +45,7 @@ class Lowering:
     rows: list[dict]
     delegation: object  # pandas DataFrame
     lowered_with: str  # the accelerator it was lowered for
+    calibration_samples: int  # how many samples PT2E calibration ran on
 
 
 def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
@@ -72,7 +73,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         work = out_dir / "artifacts"
         with tool_output_to(out_dir / "compile.log", capture_fds), _scheme_refused(job):
             if source is None:
-                edge, lowered, rows, delegation = _lower(job, work, clock)
+                edge, lowered, rows, delegation, calibrated = _lower(job, work, clock)
                 with clock("serialize"), _as(CompileError, "serializing the .pte"):
                     pte = work / "model.pte"
                     pte.write_bytes(edge.to_executorch().buffer)
@@ -84,15 +85,18 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
                     pte = pte_file.retarget(source.pte, streams, [(p.processed, p.compile_specs) for p in lowered],
                                             work / "model.pte")
                 rows, delegation, lowered_with = source.rows, source.delegation, source.lowered_with
+                calibrated = source.calibration_samples
             report = build.build(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
         report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
         report.summary["lowered_with"] = lowered_with
+        report.summary["calibration_samples"] = calibrated
         for stage, seconds in timings.items():
             report.summary[f"{stage}_seconds"] = round(seconds, 3)
         report.save(out_dir)
         progress("saved", job.target.label)
         if source is None:
-            source = Lowering(pte, [p.partition for p in lowered], rows, delegation, job.target.accelerator)
+            source = Lowering(pte, [p.partition for p in lowered], rows, delegation, job.target.accelerator,
+                              calibrated)
 
 
 def _command_stream(partition: Partition) -> bytes | None:
@@ -105,11 +109,13 @@ def _load_lowering(donor: Path) -> Lowering:
     report = Report.load(donor)
     a = report.artifacts
     return Lowering(a.pte, list(a.partitions), json.loads(Path(a.operator_rows).read_text()), report.delegation,
-                    report.summary.get("lowered_with") or report.summary["accelerator"])
+                    report.summary.get("lowered_with") or report.summary["accelerator"],
+                    int(report.summary.get("calibration_samples", 0)))
 
 
 def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
-    """(the lowered edge program, its LoweredPartitions, operator rows, delegation table)."""
+    """(the lowered edge program, its LoweredPartitions, operator rows, delegation table,
+    the number of calibration samples)."""
     import torch
     from executorch.exir import to_edge_transform_and_lower
 
@@ -126,7 +132,8 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         from executorch.devtools.backend_debug import get_delegation_info
 
         delegation = get_delegation_info(edge.exported_program().graph_module)
-    return edge, partitions, partitioner.operator_rows, delegation.get_operator_delegation_dataframe()
+    return (edge, partitions, partitioner.operator_rows, delegation.get_operator_delegation_dataframe(),
+            len(calibration))
 
 
 def _vela_again(lowered: list[Partition], job: CompileJob, work: Path, clock: "_Stopwatch") -> list[LoweredPartition]:

@@ -30,9 +30,14 @@ def source_label(report) -> str:
 
 
 def target_label(report) -> str:
-    """'ethos-u85-256 · Ethos_U85_SYS_DRAM_Mid · Sram_Only · int8': the hardware and the quantization."""
+    """'ethos-u85-256 · Ethos_U85_SYS_DRAM_Mid · Sram_Only · int8 (64 calibration samples)': the
+    hardware and the quantization."""
     s = report.summary
-    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']} · {s.get('quantization', 'int8')}"
+    samples = s.get("calibration_samples")
+    calibrated = (f" ({int(samples)} calibration sample{'s' if int(samples) != 1 else ''})"
+                  if samples and not pd.isna(samples) else "")
+    quantization = f"{s.get('quantization', 'int8')}{calibrated}"
+    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']} · {quantization}"
 
 
 def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:
