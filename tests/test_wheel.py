@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from labkit import lessons
 from tests.conftest import REPO
 from tests.jupyterlab import free_port
+
+LESSONS = len(lessons.sources())  # every lesson source in the repository ships
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,8 @@ def test_the_wheel_ships_the_package_data(venv):
     names = zipfile.ZipFile(wheel).namelist()
     assert "labkit/data/digits_cnn.pt" in names and "labkit/data/fvp-logs/corstone320_mv2_executorch_tutorial.log" \
         in names
-    assert sum(n.startswith("labkit/lessons/0") and n.endswith(".py") for n in names) == 8
+    assert sum(n.startswith("labkit/lessons/0") and n.endswith(".py") for n in names) == LESSONS
+    assert {"labkit/data/digits_mobilenet.pt", "labkit/data/digits_vit.pt"} <= set(names)
     assert not [n for n in names if n.startswith(("tests/", "notebooks/"))]
 
 
@@ -80,7 +84,8 @@ def test_installed_labkit_starts_the_lab_on_its_lessons(venv):
         assert status.status == 200
         listing = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}"))
         names = {item["name"] for item in listing["content"]}
-        assert "01_first_model_on_an_npu.ipynb" in names and len([n for n in names if n.endswith(".ipynb")]) == 8
+        assert "01_first_model_on_an_npu.ipynb" in names
+        assert len([n for n in names if n.endswith(".ipynb")]) == LESSONS
     finally:
         proc.terminate()
         proc.wait(30)
