@@ -66,6 +66,7 @@ class TosaPartition:
 
 
 _INT_TYPES = {"INT8": "int8", "INT16": "int16", "INT32": "int32", "BOOL": "bool"}
+_BRACKETS = str.maketrans("[]", "  ")
 
 
 def read_dump(path: Path) -> dict:
@@ -78,7 +79,10 @@ def read_dump(path: Path) -> dict:
 
     def finish():
         if header is not None and kind not in ("CONST", "CONST_SHAPE") and header[1] in _INT_TYPES:
-            values = np.array(re.findall(r"-?\d+", " ".join(body)), dtype=np.int64)
+            try:
+                values = np.array(" ".join(body).translate(_BRACKETS).split(), dtype=np.int64)
+            except ValueError:  # not integers (e.g. a boolean printed as a word): not compared
+                return
             if values.size == int(np.prod(header[2])):
                 out[header[0]] = values.reshape(header[2]).astype(_INT_TYPES[header[1]])
 
