@@ -206,9 +206,10 @@ def clear() -> None:
 
 
 def run_path(report_key: str, inputs_key: str) -> Path | None:
-    """Where the outputs of a compiled program run on given inputs are kept (a host
-    run on the TOSA reference model is deterministic, and a transformer's takes
-    minutes over a data set): None without a usable cache."""
+    """Where a host run's results are kept, by what they depend on: a compiled program's
+    outputs on given inputs (a run on the TOSA reference model is deterministic, and a
+    transformer's takes minutes over a data set), or a TOSA graph prepared for such runs
+    (the same stem with another suffix). None without a usable cache."""
     base = root()
     if base is None or not report_key:
         return None

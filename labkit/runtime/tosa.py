@@ -3,7 +3,8 @@ reference model (tosa-tools' ``tosa_reference_model``): bit-exact int8."""
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import os
 import tempfile
 from pathlib import Path
 
@@ -43,13 +44,13 @@ class TosaPartition:
                     raise SimulationError(f"NPU partition {self.path.parent.name}: input {k} has shape "
                                           f"{tuple(a.shape)} but its TOSA graph takes {shape}.")
             arrays.append(np.ascontiguousarray(a.numpy()))
-        with quiet_stdout(), tempfile.TemporaryDirectory(prefix="labkit-tosa-") as tmp:
-            dump = {"dump_intermediates": 1, "debug_filename": f"{tmp}/dump.txt"} \
-                if self.intermediates is not None else {}
-            outputs, status = tosa_reference_model.run(self.graph.data, arrays, verbosity="NONE",
-                                                        initialize_variable_tensor_from_numpy=True, **dump)
-            if dump:
-                self.intermediates.append(read_dump(Path(dump["debug_filename"])))
+        data, names = (self.graph.data, []) if self.intermediates is None else with_every_output(self.path)
+        with quiet_stdout():
+            outputs, status = tosa_reference_model.run(data, arrays, verbosity="NONE",
+                                                        initialize_variable_tensor_from_numpy=True)
+        if self.intermediates is not None:
+            self.intermediates.append(dict(zip(names, outputs)))
+            outputs = outputs[:len(self.outputs)]
         if status != tosa_reference_model.GraphStatus.TOSA_VALID:
             raise SimulationError(f"the TOSA reference model rejected {self.path.name} ({status}); "
                                   "see that file and compile.log.")
@@ -65,41 +66,43 @@ class TosaPartition:
         return result
 
 
-_INT_TYPES = {"INT8": "int8", "INT16": "int16", "INT32": "int32", "BOOL": "bool"}
-_BRACKETS = str.maketrans("[]", "  ")
 
+def with_every_output(path: Path) -> tuple[bytes, list[str]]:
+    """The TOSA graph at ``path`` with the output of every operator also a graph output,
+    and the graph's output names in order (its own first). Made once per graph with
+    tosa-tools' own ``flatc`` and schema (binary -> JSON -> binary), and kept in the
+    cache: the reference model then returns every intermediate tensor as an array."""
+    import hashlib
+    import json
+    import subprocess
 
-def read_dump(path: Path) -> dict:
-    """{tensor name: numpy array} of every non-constant operator output in the reference
-    model's ``dump_intermediates`` text (a ``Name: ... DType=... Shape=[...]`` header, then
-    the values in brackets up to a blank line). Integer tensors only: the int graph."""
-    import numpy as np
+    from .. import cache
 
-    out, kind, header, body = {}, "", None, []
-
-    def finish():
-        if header is not None and kind not in ("CONST", "CONST_SHAPE") and header[1] in _INT_TYPES:
-            try:
-                values = np.array(" ".join(body).translate(_BRACKETS).split(), dtype=np.int64)
-            except ValueError:  # not integers (e.g. a boolean printed as a word): not compared
-                return
-            if values.size == int(np.prod(header[2])):
-                out[header[0]] = values.reshape(header[2]).astype(_INT_TYPES[header[1]])
-
-    for line in Path(path).read_text(errors="replace").splitlines():
-        if line.startswith("Node type: "):
-            kind = line.split()[2]
-        elif line.startswith("Name: "):
-            finish()
-            m = re.match(r"Name: (\S+) DType=(\w+) .*Shape=\[([\d, ]*)\]", line)
-            header = (m.group(1), m.group(2), [int(d) for d in m.group(3).replace(" ", "").split(",") if d]) \
-                if m else None
-            body = []
-        elif header is not None:
-            if line.strip():
-                body.append(line)
-            else:
-                finish()
-                header = None
-    finish()
-    return out
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    kept = cache.run_path(digest, "every-output")
+    if kept is not None and kept.with_suffix(".tosa").is_file():
+        return kept.with_suffix(".tosa").read_bytes(), json.loads(kept.with_suffix(".json").read_text())
+    tools = Path(importlib.util.find_spec("tosa").origin).parent.parent / "bin"
+    with tempfile.TemporaryDirectory(prefix="labkit-tosa-") as tmp:
+        graph = Path(tmp) / "graph.tosa"
+        graph.write_bytes(data)
+        flatc = [str(tools / "flatc"), "--strict-json", "-o", tmp, str(tools / "tosa.fbs")]
+        subprocess.run(flatc[:1] + ["--json", "--raw-binary"] + flatc[1:] + ["--", str(graph)], check=True,
+                       capture_output=True)
+        doc = json.loads(graph.with_suffix(".json").read_text())
+        block = doc["regions"][0]["blocks"][0]
+        extra = [name for op in block["operators"] if op["op"] not in ("CONST", "CONST_SHAPE")
+                 for name in op.get("outputs", []) if name not in block["outputs"]]
+        block["outputs"] = block["outputs"] + extra
+        graph.with_suffix(".json").write_text(json.dumps(doc))
+        subprocess.run(flatc[:1] + ["-b"] + flatc[1:] + [str(graph.with_suffix(".json"))], check=True,
+                       capture_output=True)
+        exposed = graph.read_bytes()
+    names = block["outputs"]
+    if kept is not None:
+        for suffix, content in ((".json", json.dumps(names).encode()), (".tosa", exposed)):
+            tmp_file = kept.with_suffix(f".{os.getpid()}.tmp")
+            tmp_file.write_bytes(content)
+            os.replace(tmp_file, kept.with_suffix(suffix))  # the .tosa last: it marks the pair complete
+    return exposed, names
