@@ -11,9 +11,9 @@ Three sources at every operator of the compiled graph (the node names of
   norm folded into the convolution, ``flatten`` exported as ``view``, LayerNorm,
   softmax and GELU decomposed by the Arm quantizer) is in both. How far that float
   graph is from the nn.Module itself is recorded (``attrs["float_graph_max_abs_diff"]``).
-- ``tosa-reference``: the compiled program run on the host with the TOSA reference
-  model dumping every intermediate tensor (``dump_intermediates``). Each TOSA
-  tensor is joined to an operator by ExecuTorch's debug JSON (as for cycles), the
+- ``tosa-reference``: the compiled program run on the host, each NPU partition on
+  the TOSA reference model with every operator's output made a graph output
+  (``runtime.tosa.with_every_output``). Each TOSA tensor is joined to an operator by ExecuTorch's debug JSON (as for cycles), the
   last integer tensor of an operator is its output, dequantized with the scale and
   zero point of that output's quantize node.
 
