@@ -87,7 +87,7 @@ def _calibration(calibration) -> tuple[list | None, int | None]:
     return samples, None
 
 
-def _samples_for(m, data) -> tuple[list, Any, str]:
+def samples_for(m, data) -> tuple[list, Any, str]:
     """evaluate's inputs: ``data``, else the model's evaluation data, else seeded random inputs."""
     example, evaluation = m.example(), m.evaluation()
     if data is None and evaluation is None and example is None:
@@ -142,7 +142,7 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     from ..models import resolve
 
     m = resolve(model, example_inputs=example_inputs)
-    samples, labels, described = _samples_for(m, data)
+    samples, labels, described = samples_for(m, data)
     same = same_model(m, target, quantization, calibration, samples[0], progress)
     report, program, fake_quant = same.report, program_mod.load(same.report), same.fake_quant
     module = m.float_module()

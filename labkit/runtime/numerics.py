@@ -13,9 +13,10 @@ Three sources at every operator of the compiled graph (the node names of
   graph is from the nn.Module itself is recorded (``attrs["float_graph_max_abs_diff"]``).
 - ``tosa-reference``: the compiled program run on the host, each NPU partition on
   the TOSA reference model with every operator's output made a graph output
-  (``runtime.tosa.with_every_output``). Each TOSA tensor is joined to an operator by ExecuTorch's debug JSON (as for cycles), the
-  last integer tensor of an operator is its output, dequantized with the scale and
-  zero point of that output's quantize node.
+  (``runtime.tosa.with_every_output``). Each TOSA tensor is joined to an operator
+  by ExecuTorch's debug JSON (``attribution.tensor_rows``, as for cycles); the
+  last integer tensor of an operator is its output, dequantized with the scale
+  and zero point of that output's quantize node.
 
 Each operator is compared at its quantized output: the quantize -> dequantize its
 result reaches (an operator quantized together with the next one, e.g. a
@@ -34,7 +35,7 @@ from ..toolchain.build import is_qdq, output_quantize, op_name
 from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
-from .evaluate import _samples_for, same_model
+from .evaluate import samples_for, same_model
 
 DEFAULT_SAMPLES = 16  # of the model's own evaluation data, when no data= is given
 COLUMNS = ["node", "op", "module", "source", "placement", "partition", "compared_at", "sqnr_fake_quant_db",
@@ -64,7 +65,7 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     from ..models import resolve
 
     m = resolve(model, example_inputs=example_inputs)
-    samples, _, described = _samples_for(m, data)
+    samples, _, described = samples_for(m, data)
     if data is None and len(samples) > DEFAULT_SAMPLES:
         samples, described = samples[:DEFAULT_SAMPLES], f"the first {DEFAULT_SAMPLES} of {described}"
     _check_shapes(m, samples)
@@ -299,24 +300,11 @@ class _TosaRows:
     the last integer tensor of a row is its output."""
 
     def __init__(self, report, rows: list[dict]):
-        from ..toolchain import debug, tosa
+        from ..toolchain.attribution import rows_by_origin, tensor_rows
 
-        by_origin = {}
-        for i, row in enumerate(rows):
-            if row.get("origins"):
-                by_origin.setdefault(tuple(row["origins"][0]), i)
-        self.tensor_rows: dict[str, dict[str, int]] = {}  # partition folder -> {tensor name: row}
-        for p in report.artifacts.partitions:
-            if p.tosa is None:
-                continue
-            traces = debug.read_traces(p.debug_json)
-            names = {}
-            for name in tosa.read(p.tosa).output_names:
-                for pair in traces.get(name, []):
-                    if tuple(pair) in by_origin:
-                        names[name] = by_origin[tuple(pair)]
-                        break
-            self.tensor_rows[str(p.folder)] = names
+        by_origin = rows_by_origin([row.get("origins") for row in rows])
+        # partition folder -> {tensor name: row}: the join the cycle attribution uses
+        self.tensor_rows = {str(p.folder): tensor_rows(p, by_origin) for p in report.artifacts.partitions if p.tosa}
         self.delegates: list = []
 
     def capturing(self, program):

@@ -23,6 +23,29 @@ COST_COLUMNS = ["cycles", "npu_cycles", "macs", "sram_ac", "dram_ac", "flash_ac"
 _ACCESS = {"sram_ac": ["Sram_ac"], "dram_ac": ["Dram_ac"], "flash_ac": ["OnChipFlash_ac", "OffChipFlash_ac"]}
 
 
+def rows_by_origin(origins: list) -> dict:
+    """The operators-table row each provenance pair (name, graph_id) names: the first pair
+    of a row's chain, its own node."""
+    found = {}
+    for i, chain in enumerate(origins):
+        if chain:
+            found.setdefault(tuple(chain[0]), i)
+    return found
+
+
+def tensor_rows(partition, row_by_origin: dict, graph=None) -> dict[str, int]:
+    """{TOSA tensor name: operators-table row} of one partition: each TOSA operator's output
+    joined to its row through the debug JSON (operators whose chain breaks are left out)."""
+    graph = graph or (tosa.read(partition.tosa) if partition.tosa else None)
+    traces = debug.read_traces(partition.debug_json)
+    found = {}
+    for name in graph.output_names if graph else ():
+        row = next((row_by_origin[tuple(p)] for p in traces.get(name, []) if tuple(p) in row_by_origin), None)
+        if row is not None:
+            found[name] = row
+    return found
+
+
 def partition_layers(partition, row_by_origin: dict) -> pd.DataFrame:
     """Vela's layers of one Partition, each with the operators-table row it belongs to (or -1)."""
     db = vela.read_debug_db(partition.vela_dir)
@@ -33,17 +56,13 @@ def partition_layers(partition, row_by_origin: dict) -> pd.DataFrame:
     graph = tosa.read(partition.tosa) if partition.tosa else None
     outputs = graph.output_names if graph else ()
     op_types = graph.op_types if graph else ()
-    traces = debug.read_traces(partition.debug_json)
+    row_of = tensor_rows(partition, row_by_origin, graph)
 
     rows = []
     for _, layer in perf.iterrows():
         index = ext_key.get(layer["source_id"], -1)
         tosa_name = outputs[index] if 0 <= index < len(outputs) else ""
-        row = -1
-        for pair in traces.get(tosa_name, []):
-            if pair in row_by_origin:
-                row = row_by_origin[pair]
-                break
+        row = row_of.get(tosa_name, -1)
         rows.append({
             "partition": partition.index, "vela_op": layer["operator"], "tensor": layer["name"],
             "tosa_op": f"tosa.{op_types[index]}" if 0 <= index < len(op_types) else "",
@@ -57,10 +76,7 @@ def partition_layers(partition, row_by_origin: dict) -> pd.DataFrame:
 def attribute(operators: pd.DataFrame, origins: list[list[tuple]], partitions: list,
               macs_per_cycle: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add cost columns to ``operators`` (plus backend rows) and return (operators, joined layers)."""
-    row_by_origin = {}
-    for i, chain in enumerate(origins):
-        if chain:
-            row_by_origin.setdefault(tuple(chain[0]), i)
+    row_by_origin = rows_by_origin(origins)
     frames = [partition_layers(p, row_by_origin) for p in partitions]
     layers = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else pd.DataFrame(columns=["partition", "row", *COST_COLUMNS])
