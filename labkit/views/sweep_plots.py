@@ -251,11 +251,15 @@ def pareto_front(df: pd.DataFrame, objectives=PARETO_OBJECTIVES) -> pd.Series:
     objectives: inference time, MACs per cycle, SRAM needed (``sram_need_kib``).
     Rows that failed, or do not fit their memory mode, are False."""
     values = _objectives(df, objectives)
-    v = values.to_numpy()
     optimal = pd.Series(False, index=df.index)
-    for i, label in enumerate(values.index):
-        optimal[label] = not ((v <= v[i]).all(axis=1) & (v < v[i]).any(axis=1)).any()
+    optimal[values.index] = _non_dominated(values.to_numpy())
     return optimal
+
+
+def _non_dominated(v) -> list[bool]:
+    """Per row of ``v`` (rows: candidates, columns: objectives to minimise): True when no
+    other row is as good or better in every objective and strictly better in one."""
+    return [not ((v <= v[i]).all(axis=1) & (v < v[i]).any(axis=1)).any() for i in range(len(v))]
 
 
 def pareto(df: pd.DataFrame, *, model: str | None = None, time: str = "inference_ms") -> go.Figure:
@@ -327,9 +331,8 @@ def precision(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     if rows.empty:
         return empty(fig, "No accuracy in this sweep: pass data=(inputs, labels) to labkit.sweep, or use a model "
                           "with evaluation data.")
-    values = pd.DataFrame({"t": rows["inference_ms"].astype(float), "a": -rows["accuracy"].astype(float)})
-    v = values.to_numpy()
-    optimal = [not ((v <= v[i]).all(axis=1) & (v < v[i]).any(axis=1)).any() for i in range(len(v))]
+    optimal = _non_dominated(pd.DataFrame({"t": rows["inference_ms"].astype(float),
+                                           "a": -rows["accuracy"].astype(float)}).to_numpy())
     symbols = dict(zip(dict.fromkeys(rows["quantization"]), ["circle", "diamond", "square", "triangle-up",
                                                              "cross", "star"] * 3))
     for (family, scheme), r in rows.groupby(["family", "quantization"], sort=False):
