@@ -23,6 +23,7 @@ class TosaPartition:
         self.path = Path(path)
         self.vela_io = vela_io or {}
         self.intermediates: list | None = None  # a list: each run appends {tensor name: array} of every operator
+        self._every_output: tuple[bytes, list[str]] | None = None  # with_every_output(path), made when first needed
         self.graph = tosa.read(self.path)
         self.inputs = list(self.graph.input_shapes)
         self.outputs = list(self.graph.output_shapes)
@@ -44,7 +45,9 @@ class TosaPartition:
                     raise SimulationError(f"NPU partition {self.path.parent.name}: input {k} has shape "
                                           f"{tuple(a.shape)} but its TOSA graph takes {shape}.")
             arrays.append(np.ascontiguousarray(a.numpy()))
-        data, names = (self.graph.data, []) if self.intermediates is None else with_every_output(self.path)
+        if self.intermediates is not None and self._every_output is None:  # once, not per run
+            self._every_output = with_every_output(self.path)
+        data, names = (self.graph.data, []) if self.intermediates is None else self._every_output
         with quiet_stdout():
             outputs, status = tosa_reference_model.run(data, arrays, verbosity="NONE",
                                                         initialize_variable_tensor_from_numpy=True)
