@@ -49,6 +49,7 @@ class Artifacts:
     log: Path
     operator_rows: Path
     partitions: tuple[Partition, ...] = ()
+    fake_quant: Path | None = None  # the quantized graph with float weights (toolchain.graph_file)
 
     def to_json(self, base: Path) -> dict:
         def rel(p):
@@ -56,7 +57,7 @@ class Artifacts:
 
         return {"pte": rel(self.pte), "log": rel(self.log), "operator_rows": rel(self.operator_rows),
                 "partitions": [{"index": p.index, "tag": p.tag, "folder": rel(p.folder), "tosa": rel(p.tosa)}
-                               for p in self.partitions]}
+                               for p in self.partitions], "fake_quant": rel(self.fake_quant)}
 
     @classmethod
     def from_json(cls, data: dict, base: Path) -> "Artifacts":
@@ -65,7 +66,7 @@ class Artifacts:
 
         return cls(path(data["pte"]), path(data["log"]), path(data["operator_rows"]),
                    tuple(Partition(p["index"], p["tag"], path(p["folder"]), path(p["tosa"]))
-                         for p in data["partitions"]))
+                         for p in data["partitions"]), path(data.get("fake_quant")))
 
 
 def tool_versions() -> dict[str, str]:

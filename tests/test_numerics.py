@@ -28,6 +28,27 @@ def test_one_row_per_operator_of_the_report(digits_numerics, compiled):
     assert compute["sqnr_fake_quant_db"].between(20, 80).all(), compute
 
 
+def test_the_graph_the_compile_kept_is_the_graph_quantized_again(compiled):
+    """numerics and evaluate run the fake-quant graph the compile kept; quantizing the
+    model again in the kernel (their fallback) gives the same graph and the same values."""
+    from labkit.models import resolve
+    from labkit.quantization import Quantization
+    from labkit.toolchain import graph_file
+    from labkit.toolchain.export import export_module
+    from labkit.toolchain.quantize import calibrated, compile_spec, fake_quant_graph
+
+    kept = compiled("digits_cnn", U85).artifacts.fake_quant
+    assert kept is not None and kept.exists()
+    m = resolve("digits_cnn")
+    ep = export_module(m.float_module(), m.example())
+    again = fake_quant_graph(calibrated(ep, m.own_calibration(), compile_spec(labkit.resolve_target(U85)),
+                                        Quantization()), m.example())
+    loaded = graph_file.load(kept)
+    assert [n.name for n in loaded.graph.nodes] == [n.name for n in again.graph.nodes]
+    for x in m.evaluation()[0][:4]:
+        assert torch.equal(loaded(x[None]), again(x[None]))
+
+
 def test_every_npu_operator_is_within_one_step_of_fake_quant(digits_numerics):
     npu = digits_numerics[digits_numerics["sqnr_tosa_db"].notna()]
     assert set(npu["op"]) >= {"aten.convolution", "aten.linear"} and (npu["placement"] == "NPU").all()

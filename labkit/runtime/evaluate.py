@@ -100,18 +100,20 @@ class SameModel:
     """A compile and, in this process, the same PT2E quantization of the same model."""
 
     report: Any
-    fake_quant: Any  # the converted GraphModule
+    fake_quant: Any  # the exported fake-quant GraphModule (float weights, Q/DQ kept)
     quantization: Any
     calibration_samples: int
 
 
-def same_model(m, target, quantization, calibration, example, progress, fold: bool = True) -> SameModel:
-    """Compile ``m`` (in the worker, cached) and quantize it here exactly as the compile
-    did (same quantizer, configs and calibration samples), for 'fake-quant-int8'."""
+def same_model(m, target, quantization, calibration, example, progress) -> SameModel:
+    """Compile ``m`` (in the worker, cached) and the fake-quant graph of that compile:
+    the one the compile kept (``report.artifacts.fake_quant``), else ``m`` quantized
+    here exactly as the compile did (same quantizer, configs and calibration samples)."""
     from ..api import compile as compile_model
     from ..targets import resolve_target
+    from ..toolchain import graph_file
     from ..toolchain.export import export_module
-    from ..toolchain.quantize import compile_spec, quantize
+    from ..toolchain.quantize import calibrated, compile_spec, fake_quant_graph
 
     resolved, q = resolve_target(target), parse(quantization)
     example = m.example() if m.example() is not None else example
@@ -124,8 +126,11 @@ def same_model(m, target, quantization, calibration, example, progress, fold: bo
     if calib is not None:
         chosen, count = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib), None
     report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress)
+    kept = report.artifacts.fake_quant
+    if kept is not None and kept.exists():
+        return SameModel(report, graph_file.load(kept), q, len(used))
     ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    fake_quant = quantize(ep, used, compile_spec(resolved), q, fold=fold)
+    fake_quant = fake_quant_graph(calibrated(ep, used, compile_spec(resolved), q), example)
     return SameModel(report, fake_quant, q, len(used))
 
 

@@ -69,9 +69,8 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     if data is None and len(samples) > DEFAULT_SAMPLES:
         samples, described = samples[:DEFAULT_SAMPLES], f"the first {DEFAULT_SAMPLES} of {described}"
     _check_shapes(m, samples)
-    same = same_model(m, target, quantization, calibration, samples[0], progress is True, fold=False)
-    report = same.report
-    graph = torch.export.export(same.fake_quant, tuple(samples[0])).module()
+    same = same_model(m, target, quantization, calibration, samples[0], progress is True)
+    report, graph = same.report, same.fake_quant
     rows = json.loads(report.artifacts.operator_rows.read_text())
     at = _align(rows, graph)
 

@@ -14,6 +14,7 @@ from ..report import Artifacts, Partition, Report, tool_versions
 from . import attribution, vela
 
 SOURCE = "vela-estimate"
+FAKE_QUANT_FILE = "fake_quant.graph"  # in artifacts/: toolchain.graph_file of the fake-quant graph
 
 _SKIP_FRAMES = ("/torch/", "/torchao/", "/executorch/backends/", "/executorch/exir/", "<")
 
@@ -255,6 +256,7 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
         warnings.append(f"the model needs {summary['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "
                         f"gives Vela {summary['sram_limit_kib']:.0f} KiB: it does not fit; pick a memory mode "
                         "with more SRAM or a smaller model")
+    fake_quant = pte.parent / FAKE_QUANT_FILE
     artifacts = Artifacts(pte=pte, log=pte.parent.parent / "compile.log", operator_rows=rows_file,
-                          partitions=tuple(partitions))
+                          partitions=tuple(partitions), fake_quant=fake_quant if fake_quant.exists() else None)
     return Report(pd.Series(summary), operators, layers, delegation, artifacts, warnings, target=t)

@@ -25,18 +25,28 @@ def compile_spec(target: Target, work: Path | None = None):
     return spec
 
 
-def quantize(ep, calibration, spec, quantization: Quantization | None = None, fold: bool = True):
-    """PT2E quantization with the Ethos-U quantizer: ``quantization`` (default: symmetric
-    int8 with per-channel weights, as ExecuTorch's examples). Run in PyTorch, the
-    result gives the 'fake-quant-int8' outputs. ``fold=False`` keeps the float weights
-    and their quantize/dequantize in the graph (numerics runs it without them too)."""
+def calibrated(ep, calibration, spec, quantization: Quantization | None = None):
+    """The model prepared for PT2E quantization with the Ethos-U quantizer and calibrated:
+    ``quantization`` (default: symmetric int8 with per-channel weights, as ExecuTorch's
+    examples). ``convert_pt2e`` turns it into the quantized graph."""
     import torch
     from executorch.backends.arm.quantizer import EthosUQuantizer
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
     quantizer = configure(EthosUQuantizer(spec), quantization or Quantization())
     prepared = prepare_pt2e(ep.module(check_guards=False), quantizer)
     with torch.no_grad():
         for sample in calibration:
             prepared(*sample)
-    return convert_pt2e(prepared, fold_quantize=fold)
+    return prepared
+
+
+def fake_quant_graph(prepared, example):
+    """The calibrated model converted with its float weights and their quantize/dequantize
+    kept (``fold_quantize=False``) and exported: run in PyTorch it gives the
+    'fake-quant-int8' values; numerics also runs it with the Q/DQ passed through (float)."""
+    import torch
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+    converted = convert_pt2e(prepared, fold_quantize=False)
+    return torch.export.export(converted, tuple(example)).module(check_guards=False)
