@@ -155,4 +155,4 @@ def test_a_precision_sweep_lowers_once_per_scheme_and_profile(fresh_cache):
     fig = sweep_plots.precision(df)
     assert sum(len(t.x) for t in fig.data if t.name != "Pareto-optimal") == 6
     assert "accuracy vs time" in fig.layout.title.text and "int8 / a16w8" in fig.layout.title.text
-    assert "quantization" in sweep_plots.table(df) and "accuracy" in sweep_plots.table(df)
+    assert "quantization" in sweep_plots.table(df) and sweep_plots.ACCURACY in sweep_plots.table(df)

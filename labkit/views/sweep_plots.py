@@ -430,6 +430,9 @@ def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "eth
 
 # ------------------------------------------------------------------ table
 
+ACCURACY = "accuracy (tosa-reference)"  # the table's header: the source is the TOSA reference run
+
+
 def table(df: pd.DataFrame) -> pd.DataFrame:
     """The sweep as a readable table: one row per configuration, fastest first,
     with the SRAM it needs and a Pareto-optimal flag (the Lab's Compare tab shows it)."""
@@ -442,7 +445,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
         "SRAM KiB": df["sram_kib"].round(1), "SRAM needed KiB": df["sram_need_kib"].round(1),
         "flash KiB": df["flash_kib"].round(1),
         "DRAM KiB": df["dram_kib"].round(1), "NPU ops": df["npu_ops"], "CPU ops": df["cpu_ops"],
-        "partitions": df["partitions"], "accuracy": df.get("accuracy", pd.Series(float("nan"), index=df.index)),
+        "partitions": df["partitions"],
+        ACCURACY: df.get("accuracy", pd.Series(float("nan"), index=df.index)),
         "Pareto": optimal.map({True: "✓", False: ""}),
         "fits": df["fits"].map({True: "", False: "no"}) if "fits" in df else "",
         "error": df["error"].fillna(""),
@@ -451,8 +455,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("error", "fits"):  # only when something failed / does not fit
         if not out[col].astype(bool).any():
             out = out.drop(columns=col)
-    if out["accuracy"].isna().all():
-        out = out.drop(columns="accuracy")
+    if out[ACCURACY].isna().all():
+        out = out.drop(columns=ACCURACY)
     if out["quantization"].nunique() <= 1:
         out = out.drop(columns="quantization")
     return out
