@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import cache as disk_cache  # `cache` is compile()'s flag
 from . import quantization as quant
 from . import scheduler
+from .cpu import kernels as kernel_sets
 from .errors import ModelTooLargeError
 from .models import ResolvedModel, resolve
 from .report import Report
@@ -25,7 +26,8 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
             system_config: str | None = None, memory_mode: str | None = None,
             config_ini: str | None = None, cache: bool = True, in_process: bool = False,
             progress: "bool | Callable[[str, str], None]" = True, name: str | None = None,
-            cancel: threading.Event | None = None, allow_overflow: bool = False) -> Report:
+            cancel: threading.Event | None = None, allow_overflow: bool = False, cpu_kernels: str = "cmsis-nn",
+            cpu: str | None = None) -> Report:
     """Compile ``model`` for an Ethos-U ``target`` and return its Report.
 
     model: a built-in name (see ``labkit models``), an nn.Module (with ``example_inputs``),
@@ -37,6 +39,10 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
         ``{"default": "int8", "features.1": "a16w8", torch.nn.Linear: "a16w8"}``.
     calibration: how many of the model's own calibration samples to calibrate on (default: all of
         them; a built-in model has 8, digits_cnn 64); ``calibration_inputs`` chooses the samples.
+    cpu_kernels: the kernels of the operators outside the NPU: 'cmsis-nn' (the Cortex-M backend's
+        CMSIS-NN kernels, the default) or 'portable' (ExecuTorch's portable kernels).
+    cpu: the Cortex-M core next to the NPU ('cortex-m55', 'cortex-m85'; default: the Corstone
+        design's for the NPU family).
     cache: reuse and store results in the content-addressed cache (LABKIT_CACHE_DIR).
     in_process: compile in this process instead of the worker process (for debugging).
     progress: True for a progress bar through the stages, False for none, or a callback(stage, detail).
@@ -44,9 +50,9 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     allow_overflow: return the Report (with a warning) even when the model needs more SRAM than the
         memory mode provides, instead of raising ModelTooLargeError.
     """
-    resolved = resolve_target(target, system_config, memory_mode, config_ini)
+    resolved = resolve_target(target, system_config, memory_mode, config_ini, cpu)
     job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
-                   quantization=quantization, calibration=calibration, name=name)
+                   quantization=quantization, calibration=calibration, name=name, cpu_kernels=cpu_kernels)
     shown = scheduler.Progress(progress, label=f"{job.model} → {job.target.accelerator}")
     outcome = scheduler.run([job], use_cache=cache, in_process=in_process, progress=shown, cancel=cancel)
     if job.key in outcome.errors:
@@ -64,13 +70,13 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
 def cached(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None, calibration_inputs=None,
            quantization=None, calibration: int | None = None, system_config: str | None = None,
            memory_mode: str | None = None, config_ini: str | None = None,
-           name: str | None = None) -> Report | None:
+           name: str | None = None, cpu_kernels: str = "cmsis-nn", cpu: str | None = None) -> Report | None:
     """The Report ``compile`` would return, if the cache holds it; None otherwise. Never
     compiles: for a built-in model this costs about 50 ms and imports no toolchain (your
     own model is exported once to compute its key)."""
-    job = make_job(model, resolve_target(target, system_config, memory_mode, config_ini),
+    job = make_job(model, resolve_target(target, system_config, memory_mode, config_ini, cpu),
                    example_inputs=example_inputs, calibration_inputs=calibration_inputs,
-                   quantization=quantization, calibration=calibration, name=name)
+                   quantization=quantization, calibration=calibration, name=name, cpu_kernels=cpu_kernels)
     report = disk_cache.lookup(job.key)
     return _as_asked(report, job) if report is not None else None
 
@@ -103,10 +109,12 @@ def warm_up(background: bool = True) -> None:
 
 
 def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None, quantization=None,
-             calibration: int | None = None, name: str | None = None) -> CompileJob:
+             calibration: int | None = None, name: str | None = None, cpu_kernels: str = "cmsis-nn") -> CompileJob:
     """Resolve any accepted model form into a picklable CompileJob with its cache key.
-    The quantization (scheme, overrides, calibration count) is part of the model's identity."""
+    The quantization (scheme, overrides, calibration count) and the CPU kernel set are
+    part of the model's identity (they change its lowered program)."""
     q, samples = quant.parse(quantization), quant.check_calibration(calibration)
+    cpu_kernels = kernel_sets.check(cpu_kernels)
     m = model if isinstance(model, ResolvedModel) else resolve(
         model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     if q.modules or q.types:
@@ -114,22 +122,23 @@ def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=N
     if m.builtin is not None:
         if samples is not None:
             m.spec.calibration(samples)  # enough samples? (the worker makes them again)
-        identity = {"builtin": m.builtin, "fingerprint": m.spec.fingerprint(), **_quant_identity(q, samples)}
+        identity = {"builtin": m.builtin, "fingerprint": m.spec.fingerprint(), **_quant_identity(q, samples),
+                    "cpu_kernels": cpu_kernels}
         return CompileJob(model=m.name, target=target, key=disk_cache.make_key(identity, target.key()),
                           weights=m.weights, registry_name=m.builtin, identity=identity, quantization=q,
-                          calibration_samples=samples)
+                          calibration_samples=samples, cpu_kernels=cpu_kernels)
     from .toolchain.export import export_module
 
     example = m.example()
     ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    return _exported_job(ep, example, m.own_calibration(samples), target, m.name, m.weights, q)
+    return _exported_job(ep, example, m.own_calibration(samples), target, m.name, m.weights, q, cpu_kernels)
 
 
 def _quant_identity(q: quant.Quantization, samples: int | None) -> dict:
     return {"quantization": q.key(), "calibration": samples}
 
 
-def _exported_job(ep, example_inputs, calibration, target, name, weights, q) -> CompileJob:
+def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu_kernels) -> CompileJob:
     from .toolchain.export import exported_bytes
 
     # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
@@ -141,10 +150,10 @@ def _exported_job(ep, example_inputs, calibration, target, name, weights, q) -> 
         if hasattr(t, "detach"):
             h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
-    identity = {"exported": h.hexdigest(), **_quant_identity(q, None)}
+    identity = {"exported": h.hexdigest(), **_quant_identity(q, None), "cpu_kernels": cpu_kernels}
     return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
                       exported=exported_bytes(ep), example_inputs=tuple(example_inputs),
-                      calibration_inputs=calibration, identity=identity, quantization=q)
+                      calibration_inputs=calibration, identity=identity, quantization=q, cpu_kernels=cpu_kernels)
 
 
 def retarget(job: CompileJob, target: Target) -> CompileJob:

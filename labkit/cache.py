@@ -31,7 +31,7 @@ _STALE_STAGING_SECONDS = 6 * 3600
 # built-in networks (models/), the quantizer configs (quantization.py) and the saved
 # format (report.py). Folders are walked, so a file added, renamed or split out there
 # changes the key too.
-_CODE = ("toolchain", "models", "quantization.py", "report.py")
+_CODE = ("toolchain", "cpu", "models", "quantization.py", "report.py", "targets.py")
 _code_hash: str | None = None
 
 

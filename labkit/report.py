@@ -191,13 +191,28 @@ class Report:
                 f"{_fmt_int(s['total_cycles'])} cycles, {s['inference_ms']:.3f} ms, "
                 f"{s['npu_ops']} NPU / {s['cpu_ops']} CPU ops, {s['partitions']} partition(s) [{s['source']}]>")
 
+    def _cpu_lines(self) -> list[str]:
+        """The CPU side and the total, apart from Vela's NPU figure (reports made before
+        labkit estimated the CPU have neither)."""
+        s = self.summary
+        if "cpu_cycles_est" not in s:
+            return []
+        return [
+            f"  CPU            {s['cpu_ms_low']:.3f}–{s['cpu_ms_high']:.3f} ms  ({_fmt_int(s['cpu_cycles_low'])}–"
+            f"{_fmt_int(s['cpu_cycles_high'])} cycles on {s['cpu_core']} at {s['cpu_clock_hz'] / 1e6:.0f} MHz, "
+            f"{s['cpu_kernels']} kernels; cortex-m-estimate)",
+            f"  total          {s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms  (NPU + CPU, one after the other)",
+        ]
+
     def summary_text(self) -> str:
         s = self.summary
         lines = [
             f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}",
-            f"  numbers: {s['source']} (Vela's compiler estimate, not a measurement)",
-            f"  inference      {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
-            f"{s['clock_hz'] / 1e6:.0f} MHz)",
+            f"  numbers: NPU {s['source']} (Vela's compiler estimate, not a measurement)"
+            + ("; CPU cortex-m-estimate (a cost model, a range)" if "cpu_cycles_est" in s else ""),
+            f"  NPU            {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
+            f"{s['clock_hz'] / 1e6:.0f} MHz; vela-estimate)",
+            *self._cpu_lines(),
             f"  cycles         {_fmt_int(s['total_cycles'])} total, {_fmt_int(s['npu_cycles'])} NPU compute",
             f"  MACs           {_fmt_int(s['macs'])}",
             f"  memory         SRAM {s['sram_kib']:.1f} KiB · flash {s['flash_kib']:.1f} KiB · "

@@ -32,6 +32,11 @@ PRESETS = {
                      "Arm Corstone-320: Cortex-M85 + Ethos-U85-256"),
 }
 
+# The Cortex-M core next to each NPU family, as in Arm's reference designs: Corstone-300
+# pairs a Cortex-M55 with an Ethos-U55 or U65, Corstone-320 a Cortex-M85 with an Ethos-U85.
+FAMILY_CPU = {"ethos-u55": "cortex-m55", "ethos-u65": "cortex-m55", "ethos-u85": "cortex-m85"}
+CPUS = ("cortex-m55", "cortex-m85")
+
 _FAMILY_IN_NAME = re.compile(r"(?i)ethos_?u(55|65|85)")
 _ACCELERATOR = re.compile(r"^(ethos-u\d+)(?:-(\d+))?$")
 
@@ -67,6 +72,7 @@ class Target:
     memory_mode: str
     config_ini: str | None = None  # None: Vela's bundled Arm/vela.ini
     preset: str | None = None
+    cpu: str | None = None  # the Cortex-M core; None: the family's (FAMILY_CPU)
 
     @property
     def family(self) -> str:
@@ -80,6 +86,17 @@ class Target:
     def tosa_profile(self) -> str:
         """U55 and U65 share the ``+u55`` TOSA profile; U85 has ``+cf``."""
         return "u85" if self.family == "ethos-u85" else "u55"
+
+    @property
+    def cpu_core(self) -> str:
+        """The Cortex-M core that runs the operators outside the NPU."""
+        return self.cpu or FAMILY_CPU[self.family]
+
+    @property
+    def cpu_clock_hz(self) -> float:
+        """The CPU's clock: assumed to be the system config's core clock (the NPU's), as the
+        Corstone reference designs clock both from one source."""
+        return self.clock_hz
 
     @property
     def label(self) -> str:
@@ -115,6 +132,7 @@ class Target:
             "system_config": self.system_config,
             "memory_mode": self.memory_mode,
             "vela_ini_sha256": hashlib.sha256(ini_bytes).hexdigest(),
+            "cpu": self.cpu_core,
         }
 
     def vela_ini_argument(self) -> str:
@@ -216,8 +234,13 @@ def valid_memory_modes(accelerator: str, system_config: str, config_ini: str | N
 
 
 def resolve_target(target: "str | Target" = "corstone-320", system_config: str | None = None,
-                   memory_mode: str | None = None, config_ini: str | None = None) -> Target:
-    """Turn a preset name, accelerator string or Target into a validated Target."""
+                   memory_mode: str | None = None, config_ini: str | None = None, cpu: str | None = None) -> Target:
+    """Turn a preset name, accelerator string or Target into a validated Target
+    (``cpu``: the Cortex-M core next to the NPU, default the family's)."""
+    if cpu is not None:
+        if cpu not in CPUS:
+            raise TargetError(f"cpu={cpu!r} is not a core labkit models; use one of {', '.join(CPUS)}.")
+        return replace(resolve_target(target, system_config, memory_mode, config_ini), cpu=cpu)
     if isinstance(target, Target):
         t = target
         if system_config or memory_mode or config_ini:

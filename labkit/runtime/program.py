@@ -243,6 +243,7 @@ class _Ref(list):
 def _resolve_op(name: str, overload: str):
     """(functional op, its schema, the out variant's schema or None, display name) for an
     ExecuTorch kernel name such as ``aten::avg_pool2d.out``."""
+    import executorch.backends.cortex_m.passes  # noqa: F401  (registers the cortex_m ops' Python references)
     import executorch.exir  # noqa: F401  (registers ExecuTorch's own ops, e.g. dim_order_ops)
     import torch
 

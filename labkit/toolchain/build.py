@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..report import Artifacts, Partition, Report, tool_versions
+from ..cpu import estimate as cpu_estimate
 from . import attribution, vela
 
 SOURCE = "vela-estimate"
@@ -205,14 +206,19 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     rows_file.write_text(json.dumps(rows))
     tag_to_partition = {p.tag: p.index for p in partitions}
     origins = [r.pop("origins") for r in rows]
+    added = {r["node"] for r in rows if r.pop("added", False)}
+    works = {r["node"]: r.pop("cpu_work") for r in rows if "cpu_work" in r}
     for r in rows:
         r.pop("inputs")
     operators = pd.DataFrame(rows, columns=["node", "op", "module", "module_type", "source", "shape", "dtype",
-                                            "act_bits", "weight_bits", "placement", "tag", "reason"])
+                                            "act_bits", "weight_bits", "placement", "tag", "reason", "kernel"])
+    operators["kernel"] = operators["kernel"].fillna("")
     operators.insert(10, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
     operators = operators.drop(columns="tag")
     operators, joined = attribution.attribute(operators, origins, partitions, job.target.macs)
     operators = operators.astype({"act_bits": "Int64", "weight_bits": "Int64"})
+    operators.loc[operators["node"].isin(added), "origin"] = "cpu-kernels"
+    operators = cpu_estimate.add_columns(operators, works)
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
     layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in partitions]
@@ -243,6 +249,7 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     summary["weights"] = job.weights
     summary["quantization"] = job.quantization.describe()
     summary["source"] = SOURCE
+    summary.update(cpu_estimate.summary_fields(operators, t, job.cpu_kernels, summary["inference_ms"]))
     summary.update(tool_versions())
     summary["cache_key"] = job.key
 

@@ -25,3 +25,4 @@ class CompileJob:
     identity: dict = field(default_factory=dict)  # what identifies the model in cache keys
     quantization: Quantization = field(default_factory=Quantization)
     calibration_samples: int | None = None  # a built-in's own samples to calibrate on (None: its default)
+    cpu_kernels: str = "cmsis-nn"  # the kernel set of the operators outside the NPU (labkit.cpu.kernels)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cpu import kernels as cpu_kernels
 from ..errors import CompileError, LabkitError, QuantizationError, VelaError
 from ..report import Partition, Report
 from . import build, graph_file, pte as pte_file, vela
@@ -136,11 +137,16 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         partitioner = _recording_partitioner(spec)
         with _vela_per_partition(work, clock) as partitions:
             edge = to_edge_transform_and_lower(quantized_ep, partitioner=[partitioner])
+    with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {job.cpu_kernels} CPU kernels"):
+        core = job.target.cpu_core
+        edge = cpu_kernels.apply(edge, job.cpu_kernels, core)
+        graph = edge.exported_program().graph_module
+        rows = cpu_kernels.annotate_rows(partitioner.operator_rows, cpu_kernels.cpu_kernels_of(graph, core),
+                                         job.cpu_kernels)
         from executorch.devtools.backend_debug import get_delegation_info
 
-        delegation = get_delegation_info(edge.exported_program().graph_module)
-    return (edge, partitions, partitioner.operator_rows, delegation.get_operator_delegation_dataframe(),
-            len(calibration))
+        delegation = get_delegation_info(graph)
+    return edge, partitions, rows, delegation.get_operator_delegation_dataframe(), len(calibration)
 
 
 def _keep_fake_quant(prepared, example, path: Path) -> None:

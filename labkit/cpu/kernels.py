@@ -1,0 +1,250 @@
+"""Which kernel each CPU operator of a compiled program runs on.
+
+ExecuTorch 1.5.1 gives the operators outside the NPU delegates one of two kernel
+sets. ``cpu_kernels="cmsis-nn"`` (labkit's default) runs the Cortex-M backend's
+``CortexMPassManager`` on the lowered program, as ExecuTorch's own Cortex-M flow does
+(``backends/arm/scripts/aot_arm_compiler.py``): quantize/dequantize become
+``cortex_m`` kernels and int8 operators it can map (pooling, convolution, linear,
+add, ...) become CMSIS-NN kernels, so a rejected int8 pool no longer round-trips
+through float. ``"portable"`` leaves them as they are: ExecuTorch's portable
+(float) kernels and its quantize/dequantize kernels. ExecuTorch's Ethos-U example
+compiler sits between the two (it only swaps quantize/dequantize); labkit offers
+the two ends of the choice.
+
+The CMSIS-NN variant (scalar, DSP or Helium/MVE) is chosen per core by the Cortex-M
+backend's ``CortexMTargetConfig``; it changes scratch buffers and one argument of
+``quantized_linear``, not the kernel names, and must match the firmware's CMSIS-NN
+build.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import InputValueError
+from . import cost_model
+
+CPU_KERNELS = ("cmsis-nn", "portable")
+CORES = ("cortex-m55", "cortex-m85")
+
+_SKIP = {"getitem", "executorch_call_delegate", "alloc"}
+# Operators ExecuTorch turns into memory views (no kernel runs; to_executorch aliases them).
+_VIEWS = {"aten.view_copy", "aten.squeeze_copy", "aten.unsqueeze_copy", "aten._unsafe_view",
+          "aten.alias_copy"}
+_COPIES = {"aten.permute_copy", "aten.clone", "aten.slice_copy", "aten.cat", "aten.select_copy",
+           "aten.expand_copy", "aten._to_copy", "dim_order_ops._clone_dim_order",
+           "dim_order_ops._to_dim_order_copy", "cortex_m.transpose", "aten.constant_pad_nd"}
+_CLASS_OF_CORTEX_M = {
+    "cortex_m.quantize_per_tensor": "quantize", "cortex_m.dequantize_per_tensor": "quantize",
+    "cortex_m.quantized_depthwise_conv2d": "depthwise", "cortex_m.quantized_linear": "fully_connected",
+    "cortex_m.quantized_batch_matmul": "fully_connected", "cortex_m.softmax": "softmax",
+    "cortex_m.quantized_avg_pool2d": "pooling", "cortex_m.quantized_max_pool2d": "pooling",
+    "cortex_m.transpose": "transpose_copy", "cortex_m.pad": "elementwise",
+}
+_POOLS = {"aten.avg_pool2d", "aten.max_pool2d", "aten.max_pool2d_with_indices"}
+_MATMUL = {"aten.convolution", "aten.linear", "aten.addmm", "aten.mm", "aten.bmm"}
+
+
+def check(cpu_kernels: str) -> str:
+    if cpu_kernels not in CPU_KERNELS:
+        raise InputValueError(f"cpu_kernels={cpu_kernels!r} is not a CPU kernel set; use 'cmsis-nn' (the "
+                              "Cortex-M backend's CMSIS-NN kernels, the default) or 'portable' (ExecuTorch's "
+                              "portable kernels).")
+    return cpu_kernels
+
+
+def apply(edge, cpu_kernels: str, core: str):
+    """The lowered EdgeProgramManager with the CPU kernel set applied."""
+    if cpu_kernels == "portable":
+        return edge
+    from executorch.backends.cortex_m.passes.cortex_m_pass_manager import CortexMPassManager
+
+    manager = CortexMPassManager(edge.exported_program(), target_config=_target_config(core))
+    # As ExecuTorch's aot_arm_compiler does: the pass manager returns a new program.
+    edge._edge_programs["forward"] = manager.transform()
+    return edge
+
+
+def isa(core: str) -> str:
+    """'MVE' for Cortex-M55/M85: the CMSIS-NN variant the backend picks for the core."""
+    return _target_config(core).backend.name
+
+
+def _target_config(core: str):
+    from executorch.backends.cortex_m.target_config import CortexMTargetConfig
+
+    return CortexMTargetConfig.from_target_string(core)
+
+
+@dataclass
+class CpuKernel:
+    """One kernel call of the program's CPU side."""
+
+    node: str
+    op: str  # e.g. cortex_m.quantized_avg_pool2d
+    kernel: str  # e.g. "cortex_m.quantized_avg_pool2d · CMSIS-NN (MVE)"
+    work: cost_model.Work
+    origins: list  # the node's provenance (name, graph_id), nearest first
+
+
+def cpu_kernels_of(graph_module, core: str) -> list[CpuKernel]:
+    """Every kernel the program runs outside its delegates, in execution order."""
+    from ..toolchain.build import node_origins, op_name
+
+    out = []
+    for node in graph_module.graph.nodes:
+        if node.op != "call_function":
+            continue
+        op = op_name(node.target)
+        if op.split(".")[-1] in _SKIP or op in _SKIP or op in _VIEWS:
+            continue
+        work = _work(node, op)
+        out.append(CpuKernel(node.name, op, _label(op, work, core), work,
+                             node_origins(node.meta.get("from_node"))))
+    return out
+
+
+def _label(op: str, work: cost_model.Work, core: str) -> str:
+    if op.startswith("cortex_m."):
+        return f"{op} · CMSIS-NN ({isa(core)})"
+    if op.startswith("quantized_decomposed."):
+        return f"{op} · ExecuTorch quantized kernels"
+    name = op.split(".", 1)[-1]
+    if op.startswith("aten.") and name not in portable_ops():
+        return f"{op} · no kernel in ExecuTorch's portable library: the runner must be built with one"
+    return f"{op} · portable {work.dtype}"
+
+
+@lru_cache(maxsize=1)
+def portable_ops() -> frozenset[str]:
+    """Operator names ExecuTorch's portable kernel library implements (its functions.yaml)."""
+    import executorch
+
+    path = Path(next(iter(executorch.__path__))) / "kernels" / "portable" / "functions.yaml"
+    names = set()
+    for line in path.read_text().splitlines():
+        if line.startswith("- op: "):
+            names.add(line[len("- op: "):].split(".")[0])
+    return frozenset(names)
+
+
+def _work(node, op: str) -> cost_model.Work:
+    out = _tensor(node.meta.get("val"))
+    tensors = [t for t in (_tensor(a.meta.get("val")) for a in node.all_input_nodes) if t is not None]
+    first = tensors[0] if tensors else None
+    outputs = out.numel() if out is not None else 0
+    inputs = first.numel() if first is not None else 0
+    moved = sum(t.numel() * t.element_size() for t in tensors) + (out.numel() * out.element_size() if out is not None
+                                                                  else 0)
+    dtype = _arithmetic(op, first if first is not None else out)
+    kind = _kernel_class(op, node, out, first)
+    macs = _macs(kind, op, node, out, first)
+    return cost_model.Work(kind, macs=macs, outputs=outputs, inputs=inputs, bytes=moved, dtype=dtype)
+
+
+def _tensor(value):
+    if isinstance(value, (tuple, list)):
+        value = value[0] if value else None
+    return value if hasattr(value, "numel") and hasattr(value, "element_size") else None
+
+
+def _arithmetic(op: str, tensor) -> str:
+    if tensor is None:
+        return "int8"
+    if tensor.dtype.is_floating_point and not op.startswith(("cortex_m.quantize", "quantized_decomposed.")):
+        return "float32"
+    return "int16" if tensor.element_size() == 2 else "int8"
+
+
+def _kernel_class(op: str, node, out, first) -> str:
+    if op in _CLASS_OF_CORTEX_M:
+        return _CLASS_OF_CORTEX_M[op]
+    if op == "cortex_m.quantized_conv2d" or op == "cortex_m.quantized_transpose_conv2d":
+        return "pointwise" if _kernel_taps(node) == 1 else "convolution"
+    if op.startswith("quantized_decomposed."):
+        return "quantize"
+    if op in _COPIES:
+        return "transpose_copy"
+    if op.startswith("cortex_m."):
+        return "elementwise"
+    return "portable_float"
+
+
+def _weight(node):
+    """The 2-D or 4-D constant argument of a convolution/linear: its weight (a fake tensor)."""
+    for a in node.all_input_nodes[1:]:
+        t = _tensor(a.meta.get("val"))
+        if t is not None and t.dim() in (2, 4):
+            return t
+    return None
+
+
+def _kernel_taps(node) -> int:
+    """Kernel height x width of a convolution, whatever its weight layout (OIHW or OHWI)."""
+    w, x, out = _weight(node), _tensor(node.all_input_nodes[0].meta.get("val")), _tensor(node.meta.get("val"))
+    if w is None or x is None or out is None or out.dim() != 4:
+        return 1
+    return max(int(w.numel() // (int(out.shape[1]) * int(x.shape[1]))), 1)
+
+
+def _macs(kind: str, op: str, node, out, first) -> int:
+    if out is None:
+        return 0
+    if kind == "pooling" or op in _POOLS:
+        kernel = node.args[1] if len(node.args) > 1 and isinstance(node.args[1], (list, tuple)) else [1]
+        return out.numel() * math.prod(kernel)
+    if op in ("aten.mm", "aten.bmm", "aten.addmm"):
+        mat1 = _tensor(node.all_input_nodes[-2].meta.get("val"))
+        return int(out.numel() * mat1.shape[-1]) if mat1 is not None else 0
+    if kind in ("convolution", "pointwise", "depthwise", "fully_connected") or op in _MATMUL:
+        w = _weight(node)
+        if w is None:
+            return 0
+        channels = out.shape[1] if out.dim() == 4 else out.shape[-1]
+        return int(out.numel() * w.numel() // max(int(channels), 1))
+    return 0
+
+
+def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) -> list[dict]:
+    """The partitioner's operator rows with each CPU row's kernel (``kernel``, and the
+    work the cost model counts in ``cpu_work``); a kernel no row accounts for (inserted by
+    the Cortex-M passes) becomes a row of its own after its nearest input's row."""
+    from ..toolchain.attribution import rows_by_origin
+
+    by_name = {r["node"]: i for i, r in enumerate(rows)}
+    by_origin = rows_by_origin([r.get("origins") for r in rows])
+    by_row: dict[int, list[CpuKernel]] = {}
+    extra: list[CpuKernel] = []
+    for k in kernels:
+        # By name when the node is the partitioner's own; else by provenance, nearest first.
+        i = by_name.get(k.node)
+        if i is None:
+            i = next((by_origin[tuple(p)] for p in k.origins if tuple(p) in by_origin), None)
+        if i is None or rows[i]["placement"] != "CPU":
+            extra.append(k)
+        else:
+            by_row.setdefault(i, []).append(k)
+    for i, r in enumerate(rows):
+        mine = by_row.get(i, [])
+        if mine:
+            r["kernel"] = " + ".join(k.kernel for k in mine)
+            r["cpu_work"] = _summed([k.work for k in mine])
+        elif r["placement"] == "CPU":
+            r["kernel"] = ("no kernel of its own: folded into a CMSIS-NN kernel" if cpu_kernels == "cmsis-nn"
+                           else "no kernel of its own: a memory view")
+    out = list(rows)
+    for k in extra:
+        out.append({"node": k.node, "op": k.op, "module": "", "module_type": "", "source": "",
+                    "shape": "", "dtype": k.work.dtype, "act_bits": None, "weight_bits": None,
+                    "placement": "CPU", "tag": "", "origins": k.origins, "inputs": [],
+                    "reason": f"added by the Cortex-M backend's passes ({cpu_kernels})", "added": True,
+                    "kernel": k.kernel, "cpu_work": _summed([k.work])})
+    return out
+
+
+def _summed(works: list[cost_model.Work]) -> dict:
+    """One row's work as JSON: per kernel class, summed (a row can map to several kernels)."""
+    return {"kernels": [w.__dict__ for w in works]}
