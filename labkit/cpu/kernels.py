@@ -113,9 +113,9 @@ def _label(op: str, work: cost_model.Work, core: str) -> str:
     if op.startswith("quantized_decomposed."):
         return f"{op} · ExecuTorch quantized kernels"
     name = op.split(".", 1)[-1]
-    if op.startswith("aten.") and name not in portable_ops():
-        return f"{op} · no kernel in ExecuTorch's portable library: the runner must be built with one"
-    return f"{op} · portable {work.dtype}"
+    missing = op.startswith("aten.") and name not in portable_ops()
+    return f"{op} · portable {work.dtype}" + (" (not in ExecuTorch's portable kernel library: build the runner "
+                                               "with a kernel for it)" if missing else "")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,74 @@
+"""The Cortex-M side on real compiles: which kernel each CPU operator runs on, that the
+host runner runs CMSIS-NN kernels like fake-quant, and that every CPU figure is a
+labelled cortex-m-estimate range."""
+
+import pytest
+import torch
+
+import labkit
+from labkit.errors import InputValueError, TargetError
+from labkit.runtime import evaluate
+from tests.models_for_tests import ConvSortConv
+
+U55 = "ethos-u55-128"
+
+
+def _cpu(report):
+    return report.operators[report.operators["placement"] == "CPU"]
+
+
+def test_the_rejected_avg_pool_runs_on_cmsis_nn_or_portable_as_asked(compiled):
+    cmsis, portable = compiled("ds_cnn", U55), compiled("ds_cnn", U55, cpu_kernels="portable")
+    pool = lambda r: _cpu(r)[_cpu(r)["op"] == "aten.avg_pool2d"]["kernel"].item()  # noqa: E731
+    assert pool(cmsis) == "cortex_m.quantized_avg_pool2d · CMSIS-NN (MVE)"
+    assert pool(portable) == "aten.avg_pool2d · portable float32"
+    # With CMSIS-NN the pool's dequantize/quantize round trip through float is gone.
+    folded = _cpu(cmsis)["kernel"].str.startswith("no kernel of its own")
+    assert folded.sum() == 2 and not _cpu(portable)["kernel"].str.startswith("no kernel").any()
+    assert cmsis.summary["cpu_kernels"] == "cmsis-nn" and portable.summary["cpu_kernels"] == "portable"
+    assert cmsis.summary["cpu_cycles_est"] < portable.summary["cpu_cycles_est"]
+
+
+def test_sort_stays_on_a_portable_kernel():
+    report = labkit.compile(ConvSortConv(), U55, example_inputs=(torch.randn(1, 3, 16, 16),), progress=False)
+    sort = _cpu(report)[_cpu(report)["op"] == "aten.sort"]["kernel"].item()
+    assert sort.startswith("aten.sort · portable float32")
+    assert report.operators.loc[report.operators["op"] == "aten.sort", "cpu_cycles_est"].item() > 0
+
+
+def test_simulate_of_a_cmsis_nn_compile_is_within_one_step_of_fake_quant():
+    samples = [(torch.randn(1, 1, 49, 10),) for _ in range(4)]
+    table = evaluate.outputs("ds_cnn", U55, data=samples)
+    step = table.attrs["output_scale"]
+    diff = (table.loc["tosa-reference"].to_numpy() - table.loc["fake-quant-int8"].to_numpy())
+    assert abs(diff).max() <= step * 1.001
+
+
+def test_every_cpu_figure_is_a_labelled_range(compiled):
+    for report in (compiled("ds_cnn", U55), compiled("ds_cnn", U55, cpu_kernels="portable")):
+        ops = report.operators
+        estimated = ops[ops["cpu_cycles_est"].notna()]
+        assert len(estimated) and (estimated["placement"] == "CPU").all()
+        assert (estimated["cpu_cycles_min"] <= estimated["cpu_cycles_low"]).all()
+        assert (estimated["cpu_cycles_low"] <= estimated["cpu_cycles_est"]).all()
+        assert (estimated["cpu_cycles_est"] <= estimated["cpu_cycles_high"]).all()
+        assert (estimated["cpu_basis"] != "").all()
+        s = report.summary
+        assert s["cpu_source"].startswith("cortex-m-estimate") and s["cpu_core"] == "cortex-m55"
+        assert s["total_ms_low"] == pytest.approx(s["npu_ms"] + s["cpu_ms_low"])
+        assert s["npu_ms"] == s["inference_ms"]  # Vela's figure stays the NPU's alone
+        text = report.summary_text()
+        assert "cortex-m-estimate" in text and "vela-estimate" in text
+
+
+def test_the_cpu_core_is_a_choice(compiled):
+    m85 = compiled("ds_cnn", U55, cpu="cortex-m85")
+    assert m85.summary["cpu_core"] == "cortex-m85" and m85.target.cpu_core == "cortex-m85"
+    assert labkit.resolve_target("corstone-320").cpu_core == "cortex-m85"
+
+
+def test_bad_cpu_choices_are_one_clear_error_each():
+    with pytest.raises(InputValueError, match="'cmsis-nn'.*'portable'"):
+        labkit.compile("ds_cnn", U55, cpu_kernels="fast")
+    with pytest.raises(TargetError, match="cortex-m55, cortex-m85"):
+        labkit.compile("ds_cnn", U55, cpu="cortex-m4")
