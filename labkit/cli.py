@@ -41,7 +41,8 @@ def cmd_compile(args) -> None:
 
     report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
                      config_ini=args.config_ini, cache=not args.no_cache, progress=not args.json,
-                     quantization=from_text(args.quantization, args.override), calibration=args.calibration)
+                     quantization=from_text(args.quantization, args.override), calibration=args.calibration,
+                     cpu_kernels=args.cpu_kernels, cpu=args.cpu)
     if args.json:
         operators = json.loads(report.operators.to_json(orient="records"))
         print(json.dumps({"summary": json.loads(report.summary.to_json()), "operators": operators}, indent=1))
@@ -57,6 +58,14 @@ def cmd_compile(args) -> None:
     print(f"\nOperators (placement by the Ethos-U partitioner; {how}):")
     _print_table(report.operators[["node", "op", "module", "act_bits", "weight_bits", "placement", "partition",
                                    "reason"]])
+    cpu = report.operators[report.operators["kernel"].fillna("") != ""] if "kernel" in report.operators else []
+    if len(cpu):
+        print(f"\nCPU operators (kernels: {report.summary['cpu_kernels']} on {report.summary['cpu_core']}; "
+              "cycles: cortex-m-estimate, low-high):")
+        shown = cpu[["node", "kernel"]].assign(
+            cycles=[f"{lo:,.0f}-{hi:,.0f}" if lo == lo else "" for lo, hi in
+                    zip(cpu["cpu_cycles_low"], cpu["cpu_cycles_high"])])
+        _print_table(shown)
 
 
 def cmd_sweep(args) -> None:
@@ -236,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true")
     _quantization_arguments(c)
     c.add_argument("--calibration", type=int, metavar="N", help="calibrate on the model's first N samples")
+    c.add_argument("--cpu-kernels", default="cmsis-nn", choices=["cmsis-nn", "portable"],
+                   help="kernels of the operators outside the NPU (default: cmsis-nn)")
+    c.add_argument("--cpu", choices=["cortex-m55", "cortex-m85"],
+                   help="the Cortex-M core next to the NPU (default: the Corstone design's for the NPU family)")
     c.set_defaults(func=cmd_compile)
 
     sw = sub.add_parser("sweep", help="compile one model for many NPU configurations (one row each)")

@@ -13,9 +13,15 @@ from .toolchain.attribution import COST_COLUMNS
 TOP_LEVEL, BACKEND = "(top level)", "(backend)"
 
 
+CPU_COLUMNS = ["cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]
+
+
 def by_module(operators: pd.DataFrame, depth: int = 1) -> pd.DataFrame:
-    """Cost per nn.Module path cut at ``depth``, in order of first appearance."""
-    ops = operators[operators["placement"] == "NPU"]
+    """Cost per nn.Module path cut at ``depth``, in order of first appearance: Vela's
+    cycles of its NPU operators and the CPU range of its CPU operators (cortex-m-estimate)."""
+    cpu_columns = [c for c in CPU_COLUMNS if c in operators]
+    ops = operators[(operators["placement"] == "NPU") | operators.get("cpu_cycles_est", pd.Series(
+        float("nan"), index=operators.index)).notna()]
 
     def key(row) -> str:
         if row["origin"] == "backend":
@@ -23,7 +29,8 @@ def by_module(operators: pd.DataFrame, depth: int = 1) -> pd.DataFrame:
         return ".".join(row["module"].split(".")[:depth]) if row["module"] else TOP_LEVEL
 
     keyed = ops.assign(module=ops.apply(key, axis=1) if len(ops) else pd.Series(dtype=str))
-    out = keyed.groupby("module", sort=False)[COST_COLUMNS].sum().reset_index()
+    out = keyed.groupby("module", sort=False)[COST_COLUMNS + cpu_columns].sum(min_count=1).reset_index()
+    out[COST_COLUMNS] = out[COST_COLUMNS].fillna(0.0)
     return out
 
 

@@ -61,7 +61,7 @@ class ComparePanel(StatusBox, widgets.VBox):
         if self.busy():
             self._say("A comparison is already running.")
             return None
-        choice = (self.lab.model.value, self.vary.value, self.lab.selection()[-1])
+        choice = (self.lab.model.value, self.vary.value, self.lab.selection()[4])
         self._set_busy(True)
         self._cancel = threading.Event()
         return self._start("labkit-sweep", (choice, self._cancel), self.sweeps, choice, wait)
@@ -119,7 +119,7 @@ class ComparePanel(StatusBox, widgets.VBox):
         """Back on a model (and choice) compared before in this session: show it again."""
         if self.busy():
             return
-        df = self.sweeps.get((self.lab.model.value, self.vary.value, self.lab.selection()[-1]))
+        df = self.sweeps.get((self.lab.model.value, self.vary.value, self.lab.selection()[4]))
         if df is not None:
             self._show(df, "from this session")
         elif self.df is not None:

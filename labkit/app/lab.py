@@ -82,6 +82,10 @@ class Lab(StatusBox, widgets.VBox):
         self.overrides = widgets.Text(value="", description="overrides", style=wide, continuous_update=False,
                                       placeholder="per module, e.g. features.1=a16w8, classifier=int8",
                                       layout=widgets.Layout(width="420px"))
+        self.cpu_kernels = widgets.ToggleButtons(options=[("CMSIS-NN", "cmsis-nn"), ("portable", "portable")],
+                                                 value="cmsis-nn", description="CPU kernels", style=wide,
+                                                 tooltips=["the Cortex-M backend's CMSIS-NN kernels",
+                                                           "ExecuTorch's portable kernels"])
         self.presets = {}
         for name, (_, _, _, description) in targets.PRESETS.items():
             button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,
@@ -113,7 +117,7 @@ class Lab(StatusBox, widgets.VBox):
 
         self.accelerator.observe(self._on_accelerator, "value")
         self.system_config.observe(self._on_system_config, "value")
-        for w in (self.model, self.memory_mode, self.quantization, self.overrides):
+        for w in (self.model, self.memory_mode, self.quantization, self.overrides, self.cpu_kernels):
             w.observe(lambda _c: self._on_selection(), "value")
         self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
 
@@ -121,6 +125,7 @@ class Lab(StatusBox, widgets.VBox):
             widgets.HBox([self.model, self.accelerator]),
             widgets.HBox([self.system_config, self.memory_mode]),
             widgets.HBox([self.quantization, self.overrides]),
+            self.cpu_kernels,
             widgets.HBox([*self.presets.values(), self.compile_button, self.cancel_button]),
             widgets.HBox([self.progress, self.stage]),
             self.status, self.tabs,
@@ -136,12 +141,12 @@ class Lab(StatusBox, widgets.VBox):
             warm_up()  # in the background: the first Compile does not wait for the toolchain's imports
 
     # ------------------------------------------------------------ choices
-    def selection(self) -> tuple[str, str, str, str, str]:
-        """(model, accelerator, system config, memory mode, quantization) as chosen now."""
+    def selection(self) -> tuple[str, str, str, str, str, str]:
+        """(model, accelerator, system config, memory mode, quantization, CPU kernels) as chosen now."""
         quantization = self.quantization.value + (f"; {self.overrides.value.strip()}"
                                                   if self.overrides.value.strip() else "")
         return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value,
-                quantization)
+                quantization, self.cpu_kernels.value)
 
     def quantization_choice(self):
         """What labkit.compile takes as ``quantization`` for the scheme and overrides chosen:
@@ -200,12 +205,12 @@ class Lab(StatusBox, widgets.VBox):
                       f"{_html.escape(choice[0])} on {_html.escape(' · '.join(choice[1:]))}.")
 
     def _disk_cached(self, choice):
-        name, accelerator, system_config, memory_mode, _ = choice
+        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
         if name in self.user_models or self.overrides.value.strip():
             return None  # keying a user model (or checking overrides) builds the model: leave that to Compile
         try:
             return cached(name, accelerator, system_config=system_config, memory_mode=memory_mode,
-                          quantization=self.quantization.value)
+                          quantization=self.quantization.value, cpu_kernels=cpu_kernels)
         except Exception:  # noqa: BLE001 - a cache miss is never an error worth showing
             return None
 
@@ -222,13 +227,13 @@ class Lab(StatusBox, widgets.VBox):
         return self._start("labkit-compile", (choice, self._cancel), self.reports, choice, wait)
 
     def _run(self, choice, cancel: threading.Event) -> None:
-        name, accelerator, system_config, memory_mode, _ = choice
+        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
         started = time.perf_counter()
         try:
             target = targets.resolve_target(accelerator, system_config, memory_mode)
             self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
             report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
-                                   name=name, quantization=self.quantization_choice())
+                                   name=name, quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
         except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
             self._error(one_line(e))
         else:
@@ -250,7 +255,7 @@ class Lab(StatusBox, widgets.VBox):
 
     def _set_busy(self, busy: bool) -> None:
         for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.quantization,
-                  self.overrides, self.compile_button, *self.presets.values()):
+                  self.overrides, self.cpu_kernels, self.compile_button, *self.presets.values()):
             w.disabled = busy
         self.cancel_button.disabled = not busy
         if busy:  # when done, _show or _error has set the bar's final colour
@@ -268,7 +273,7 @@ class Lab(StatusBox, widgets.VBox):
         warnings = "".join(f"<li>{_html.escape(w)}</li>" for w in report.warnings)
         with self.theme():
             pages = {
-                "Summary": [figure_bundle(plots.summary_card(report)),
+                "Summary": [figure_bundle(plots.summary_card(report)), figure_bundle(plots.timeline(report)),
                             html_bundle(f"<ul>{warnings}</ul>" if warnings else "")],
                 "Placement": [figure_bundle(plots.placement(report)), html_bundle(tables.cpu_operators(report))],
                 "Cycles": [figure_bundle(plots.cycles(report)), figure_bundle(plots.module_treemap(report))],
@@ -280,8 +285,10 @@ class Lab(StatusBox, widgets.VBox):
         self.fvp.show(report)
         self.numerics.show(report)
         self.export_button.disabled = False
-        self._say(f"✓ {describe(report)}: {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
-                  f"({plots.source_label(report)}) · {how}")
+        cpu = (f"; CPU {s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms (cortex-m-estimate)"
+               if "cpu_ms_low" in s else "")
+        self._say(f"✓ {describe(report)}: NPU {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
+                  f"({plots.source_label(report)}){cpu} · {how}")
 
     def theme(self):
         """The figure theme of this Lab: presentation (larger) or normal."""

@@ -28,7 +28,12 @@ details { margin: .5em 0 1em; } summary { cursor: pointer; } .scroll { overflow-
 """ % {"cpu": CPU_COLOR, "npu": NPU_COLOR}
 
 _SUMMARY_ROWS = [  # (field, label, format)
-    ("inference_ms", "inference time (ms)", "{:.4f}"), ("inferences_per_s", "inferences per second", "{:,.1f}"),
+    ("inference_ms", "NPU time (ms, vela-estimate)", "{:.4f}"), ("inferences_per_s", "NPU inferences per second",
+                                                                   "{:,.1f}"),
+    ("cpu_ms_low", "CPU time, low (ms, cortex-m-estimate)", "{:.4f}"),
+    ("cpu_ms_high", "CPU time, high (ms, cortex-m-estimate)", "{:.4f}"),
+    ("total_ms_low", "total NPU + CPU, low (ms)", "{:.4f}"), ("total_ms_high", "total NPU + CPU, high (ms)", "{:.4f}"),
+    ("cpu_core", "CPU", "{}"), ("cpu_kernels", "CPU kernels", "{}"),
     ("total_cycles", "total cycles", "{:,.0f}"), ("npu_cycles", "NPU cycles", "{:,.0f}"),
     ("sram_access_cycles", "SRAM access cycles", "{:,.0f}"), ("dram_access_cycles", "DRAM access cycles", "{:,.0f}"),
     ("flash_access_cycles", "flash access cycles", "{:,.0f}"), ("macs", "MACs", "{:,.0f}"),
@@ -46,7 +51,7 @@ def report_html(report) -> str:
     """The whole report as one HTML document (plotly.js inlined once)."""
     s = report.summary
     source = plots.source_label(report)
-    figures = [plots.summary_card(report), plots.placement(report), plots.cycles(report),
+    figures = [plots.summary_card(report), plots.timeline(report), plots.placement(report), plots.cycles(report),
                plots.cycles(report, by="module"), plots.module_treemap(report), plots.memory(report)]
     parts = [
         f"<h1>{_e(s['model'])} on {_e(s['accelerator'])}</h1>",
@@ -99,7 +104,8 @@ def _summary_table(report) -> str:
         else:
             text = fmt.format(value)
         rows.append((label, text))
-    return _kv_table(rows, f"source of every number: {plots.source_label(report)}")
+    cpu = "; CPU rows: cortex-m-estimate, " + str(s["cpu_source"]) if "cpu_source" in s else ""
+    return _kv_table(rows, f"source: {plots.source_label(report)}{cpu}")
 
 
 def _kv_table(rows, caption: str) -> str:

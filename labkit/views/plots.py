@@ -16,9 +16,9 @@ import plotly.graph_objects as go
 from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
                     SOURCE_LABELS, empty, note, px, style)
 
-__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "source_label",
-           "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR", "FONT_COLOR",
-           "GRID_COLOR", "PLOTLY_CONFIG", "SOURCE_LABELS"]
+__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "timeline",
+           "source_label", "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR",
+           "FONT_COLOR", "GRID_COLOR", "PLOTLY_CONFIG", "SOURCE_LABELS"]
 
 
 # ------------------------------------------------------------------ labels
@@ -122,6 +122,7 @@ def _wrap(text: str, width: int = 60) -> str:
 # ------------------------------------------------------------------ cycles
 
 _COSTS = ["cycles", "npu_cycles", "sram_ac", "dram_ac", "flash_ac", "macs"]
+_CPU = ["cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]
 
 
 def cost_table(report, by: str = "operator", depth: int = 2) -> pd.DataFrame:
@@ -137,8 +138,11 @@ def cost_table(report, by: str = "operator", depth: int = 2) -> pd.DataFrame:
         rows = ops.assign(label=[f"#{i} {_short_op(o)} · {w}" for i, o, w in zip(ops.index, ops["op"], where)])
     else:
         rows = report.by_module(depth).assign(label=lambda d: d["module"].replace("", "(top level)"))
-    rows = rows[rows["cycles"].fillna(0) > 0]
-    return rows[["label", *_COSTS]].reset_index(drop=True)
+    for col in _CPU:
+        if col not in rows:
+            rows = rows.assign(**{col: float("nan")})
+    rows = rows[(rows["cycles"].fillna(0) > 0) | (rows["cpu_cycles_est"].fillna(0) > 0)]
+    return rows[["label", *_COSTS, *_CPU]].reset_index(drop=True)
 
 
 def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Figure:
@@ -150,33 +154,108 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
     _style(fig, report, f"Cycles by {unit}", 160 + 26 * min(len(table), top + 1))
     if table.empty:
         return empty(fig, f"No cycles per {unit} in this report (no NPU work).")
-    shown = table.sort_values("cycles", ascending=False, kind="stable")
+    table = table.assign(size=table["cycles"].fillna(0) + table["cpu_cycles_est"].fillna(0))
+    shown = table.sort_values("size", ascending=False, kind="stable")
     if len(shown) > top:
         rest = shown.iloc[top:]
-        other = rest[_COSTS].sum().to_frame().T.assign(label=f"other ({len(rest)} {unit}s)")
+        other = rest[_COSTS + _CPU].sum(min_count=1).to_frame().T.assign(label=f"other ({len(rest)} {unit}s)")
         shown = pd.concat([shown.iloc[:top], other], ignore_index=True)
-    total = float(table["cycles"].sum())
+    shown[_COSTS] = shown[_COSTS].fillna(0.0)
+    total = float(table["cycles"].fillna(0).sum())
     compute = shown[["npu_cycles", "cycles"]].min(axis=1)
     waiting = shown["cycles"] - compute
-    hover = [f"<b>{r.label}</b><br>{r.cycles:,.0f} cycles ({100 * r.cycles / total:.1f}%)"
-             f"<br>NPU compute {r.npu_cycles:,.0f}<br>access cycles: SRAM {r.sram_ac:,.0f} · "
+    hover = [f"<b>{r.label}</b><br>{r.cycles:,.0f} NPU cycles ({100 * r.cycles / total if total else 0:.1f}%, "
+             f"vela-estimate)<br>NPU compute {r.npu_cycles:,.0f}<br>access cycles: SRAM {r.sram_ac:,.0f} · "
              f"DRAM {r.dram_ac:,.0f} · flash {r.flash_ac:,.0f}<br>MACs {r.macs:,.0f}"
+             + (f"<br>CPU {r.cpu_cycles_low:,.0f}–{r.cpu_cycles_high:,.0f} cycles, est. {r.cpu_cycles_est:,.0f} "
+                "(cortex-m-estimate)" if r.cpu_cycles_est == r.cpu_cycles_est else "")
              for r in shown.itertuples()]
+    faded = [0.45 if str(label).startswith("other (") else 1.0 for label in shown["label"]]
     for name, values, color in (("NPU compute", compute, NPU_COLOR),
                                 ("memory access beyond compute", waiting, MEMORY_COLOR)):
         fig.add_bar(y=shown["label"], x=values, orientation="h", name=name, marker_color=color,
-                    marker_opacity=[0.45 if str(label).startswith("other (") else 1.0 for label in shown["label"]],
-                    hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
+                    marker_opacity=faded, hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
+    s = report.summary
+    if shown["cpu_cycles_est"].notna().any():
+        est = shown["cpu_cycles_est"]
+        fig.add_bar(y=shown["label"], x=est, orientation="h", name="CPU (cortex-m-estimate, low–high)",
+                    marker_color=CPU_COLOR, marker_opacity=faded, hovertext=hover,
+                    hovertemplate="%{hovertext}<extra>CPU</extra>",
+                    error_x=dict(type="data", symmetric=False, array=shown["cpu_cycles_high"] - est,
+                                 arrayminus=est - shown["cpu_cycles_low"], color=FONT_COLOR, thickness=1.2))
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(title_text="cycles")
-    s = report.summary
     text = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / s['clock_hz']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz"
-    cpu = int((report.operators["placement"] == "CPU").sum())
-    if cpu:
-        text += f"<br>{cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
+    if "cpu_cycles_est" in s:
+        text += (f"<br>CPU {int(s['cpu_cycles_low']):,}–{int(s['cpu_cycles_high']):,} cycles on {s['cpu_core']} "
+                 f"(cortex-m-estimate, bar at the estimate, whisker the range)")
+    else:
+        cpu = int((report.operators["placement"] == "CPU").sum())
+        if cpu:
+            text += f"<br>{cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
     note(fig, text, below=45)
     return fig
+
+
+def timeline(report) -> go.Figure:
+    """One inference in execution order: each NPU partition (vela-estimate) and each run
+    of CPU kernels between them (cortex-m-estimate: the bar at the estimate, the whisker
+    its range). The segments follow each other at their estimates; the note gives the
+    total's range."""
+    s, ops = report.summary, report.operators
+    fig = go.Figure()
+    _style(fig, report, "One inference: NPU and CPU in execution order", 300)
+    if "cpu_cycles_est" not in s:
+        return empty(fig, "This report has no CPU estimate (compiled before labkit estimated the Cortex-M side).")
+    segments = _segments(ops, s)
+    if not segments:
+        return empty(fig, "Nothing runs in this report.")
+    start = 0.0
+    for seg in segments:
+        npu = seg["kind"] == "NPU"
+        lane = "NPU · vela-estimate" if npu else "CPU · cortex-m-estimate"
+        hover = (f"<b>{seg['label']}</b><br>{seg['est']:.4f} ms" if npu else
+                 f"<b>{seg['label']}</b><br>{seg['low']:.4f}–{seg['high']:.4f} ms, est. {seg['est']:.4f}")
+        fig.add_bar(y=[lane], x=[seg["est"]], base=[start], orientation="h", showlegend=False,
+                    marker_color=NPU_COLOR if npu else CPU_COLOR, hovertext=[hover + "<br>" + seg["detail"]],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                    error_x=None if npu else dict(type="data", symmetric=False, array=[seg["high"] - seg["est"]],
+                                                  arrayminus=[seg["est"] - seg["low"]], color=FONT_COLOR,
+                                                  thickness=1.2))
+        start += seg["est"]
+    fig.update_layout(barmode="overlay", bargap=0.35)
+    fig.update_xaxes(title_text="ms from the start of the inference")
+    fig.update_yaxes(categoryorder="array", categoryarray=["CPU · cortex-m-estimate", "NPU · vela-estimate"])
+    note(fig, f"NPU {s['npu_ms']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz · CPU {s['cpu_ms_low']:.3f}–"
+              f"{s['cpu_ms_high']:.3f} ms on {s['cpu_core']} ({s['cpu_kernels']} kernels) · total "
+              f"{s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms", below=45)
+    return fig
+
+
+def _segments(ops: pd.DataFrame, s) -> list[dict]:
+    """NPU partitions and runs of consecutive CPU kernels, in the operators' order."""
+    out, seen = [], set()
+    cpu_ms = 1e3 / float(s["cpu_clock_hz"])
+    for r in ops.itertuples():
+        if r.placement == "NPU" and not pd.isna(r.partition):
+            if r.partition in seen:
+                continue
+            seen.add(r.partition)
+            part = ops[ops["partition"] == r.partition]
+            cycles = float(part["cycles"].fillna(0).sum())
+            ms = cycles / float(s["clock_hz"]) * 1e3
+            out.append({"kind": "NPU", "label": f"NPU partition {int(r.partition) + 1}", "est": ms, "low": ms,
+                        "high": ms, "detail": f"{len(part)} operators · {cycles:,.0f} cycles"})
+        elif not pd.isna(getattr(r, "cpu_cycles_est", float("nan"))):
+            if not out or out[-1]["kind"] != "CPU":
+                out.append({"kind": "CPU", "label": "CPU", "est": 0.0, "low": 0.0, "high": 0.0, "kernels": []})
+            seg = out[-1]
+            for key, col in (("est", "cpu_cycles_est"), ("low", "cpu_cycles_low"), ("high", "cpu_cycles_high")):
+                seg[key] += float(getattr(r, col)) * cpu_ms
+            seg["kernels"].append(str(r.kernel).split(" · ")[0])
+            seg["detail"] = "<br>".join(seg["kernels"][:8]) + (" …" if len(seg["kernels"]) > 8 else "")
+    return out
 
 
 # ------------------------------------------------------------------ modules
@@ -277,7 +356,9 @@ def summary_card(report) -> go.Figure:
     """The headline numbers as Indicator tiles."""
     s = report.summary
     tiles = [
-        ("inference", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), None),
+        ("NPU time (vela-estimate)", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), NPU_COLOR),
+        *([(f"CPU time, est. ({s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms)", s["cpu_ms_est"],
+            dict(suffix=" ms", valueformat=".3f"), CPU_COLOR)] if "cpu_ms_est" in s else []),
         ("total cycles", s["total_cycles"], dict(valueformat=",d"), None),
         ("MACs", s["macs"], dict(valueformat=".3s"), None),
         ("NPU partitions", s["partitions"], dict(valueformat="d"), None),
@@ -298,8 +379,10 @@ def summary_card(report) -> go.Figure:
                           domain=dict(row=r, column=c))
     _style(fig, report, "Summary", 110 + 100 * rows)
     fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
-    note(fig, f"{s['inferences_per_s']:,.0f} inferences/s at {s['clock_hz'] / 1e6:.0f} MHz · "
-               f"numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
+    cpu = (f"CPU: {s['cpu_core']}, {s['cpu_kernels']} kernels, cortex-m-estimate · total "
+           f"{s['total_ms_low']:.3g}–{s['total_ms_high']:.3g} ms · " if "cpu_ms_est" in s else "")
+    note(fig, f"NPU {s['inferences_per_s']:,.0f} inferences/s at {s['clock_hz'] / 1e6:.0f} MHz · {cpu}"
+               f"NPU numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
                f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
     return fig
 

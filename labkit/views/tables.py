@@ -6,13 +6,21 @@ import html
 
 
 def cpu_operators(report) -> str:
-    """The operators on the CPU with the Ethos-U partitioner's reasons."""
+    """The operators on the CPU with the Ethos-U partitioner's reasons, their kernels and
+    cycle ranges (cortex-m-estimate)."""
     ops = report.operators
-    cpu = ops[ops["placement"] == "CPU"][["op", "module", "reason"]]
+    cpu = ops[ops["placement"] == "CPU"]
     if cpu.empty:
         return "<p>Every operator runs on the NPU.</p>"
-    return ("<p><b>On the CPU</b> (the Ethos-U partitioner's reasons):</p>"
-            + cpu.to_html(index=True, index_names=False, border=0, classes="labkit-table"))
+    shown = cpu[["op", "module", "reason"]].copy()
+    if "kernel" in cpu:
+        shown["kernel"] = cpu["kernel"]
+        shown["cycles (cortex-m-estimate)"] = [f"{lo:,.0f}–{hi:,.0f}" if lo == lo else "" for lo, hi in
+                                               zip(cpu["cpu_cycles_low"], cpu["cpu_cycles_high"])]
+    s = report.summary
+    kernels = f", the kernels ({s['cpu_kernels']} on {s['cpu_core']})" if "cpu_kernels" in s else ""
+    return (f"<p><b>On the CPU</b> (the Ethos-U partitioner's reasons{kernels}):</p>"
+            + shown.to_html(index=True, index_names=False, border=0, classes="labkit-table"))
 
 
 def artifacts(report) -> str:

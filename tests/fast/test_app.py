@@ -24,7 +24,7 @@ def test_accelerator_restricts_system_configs_and_memory_modes():
     assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
     lab.accelerator.value = "ethos-u85-1024"
     assert all("U85" in c for c in lab.system_config.options)
-    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only", "int8")
+    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only", "int8", "cmsis-nn")
 
 
 @pytest.mark.parametrize("preset", list(targets.PRESETS))
@@ -39,8 +39,10 @@ def test_a_report_renders_in_every_tab(ds_cnn_u55):
     lab = Lab(warm=False)
     lab._show(ds_cnn_u55, "from a fixture")
     assert lab.report is ds_cnn_u55 and tuple(lab.tabs.titles) == TABS
-    (card,) = _figures(lab.outputs["Summary"])
+    card, timeline = _figures(lab.outputs["Summary"])
     assert "ds_cnn" in card["layout"]["title"]["text"] and "Vela estimate" in card["layout"]["title"]["text"]
+    lanes = {y for t in timeline["data"] for y in t["y"]}
+    assert lanes == {"NPU · vela-estimate", "CPU · cortex-m-estimate"}  # ds_cnn: its avg_pool runs on the CPU
     (placement,) = _figures(lab.outputs["Placement"])
     cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
     assert cpu["marker"]["color"] == plots.CPU_COLOR
@@ -56,8 +58,8 @@ def test_presentation_figures_use_the_presentation_template(ds_cnn_u85):
     normal, large = Lab(warm=False), Lab(warm=False, presentation=True)
     for lab in (normal, large):
         lab._show(ds_cnn_u85, "from a fixture")
-    (small,) = _figures(normal.outputs["Summary"])
-    (big,) = _figures(large.outputs["Summary"])
+    small, _ = _figures(normal.outputs["Summary"])
+    big, _ = _figures(large.outputs["Summary"])
     assert small["layout"]["template"]["layout"]["font"]["size"] == 12
     assert big["layout"]["template"]["layout"]["font"]["size"] == 18
     assert big["layout"]["height"] == round(small["layout"]["height"] * 1.5)

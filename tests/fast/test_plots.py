@@ -86,29 +86,31 @@ def test_cycles_top_n_plus_other_sums_to_the_total(report, by):
     total = _total_cycles(report)
     assert total == report.summary["total_cycles"]  # every Vela cycle is attributed somewhere
     fig = plots.cycles(report, by=by, top=3)
-    compute, memory_ = fig.data
-    assert compute.marker.color == plots.NPU_COLOR
+    compute, memory_, cpu = fig.data
+    assert compute.marker.color == plots.NPU_COLOR and cpu.marker.color == plots.CPU_COLOR
     labels = list(compute.y)
     assert len(labels) == 4 and labels[-1].startswith("other (")
     shown = sum(compute.x) + sum(memory_.x)
     assert shown == pytest.approx(total)
-    bars = [c + m for c, m in zip(compute.x, memory_.x)]
-    assert bars[:3] == sorted(bars[:3], reverse=True)
+    bars = [c + m + (x if x == x else 0) for c, m, x in zip(compute.x, memory_.x, cpu.x)]
+    assert bars[:3] == sorted(bars[:3], reverse=True)  # NPU cycles and the CPU estimate, largest first
 
 
 def test_cycles_without_other_when_everything_fits(u55):
     fig = plots.cycles(u55, top=100)
     assert not any(label.startswith("other") for label in fig.data[0].y)
     assert sum(fig.data[0].x) + sum(fig.data[1].x) == pytest.approx(_total_cycles(u55))
-    assert any("5 CPU operator(s) not estimated" in a.text for a in fig.layout.annotations)
+    assert any("cycles on cortex-m55 (cortex-m-estimate" in a.text for a in fig.layout.annotations)
 
 
 def test_cycles_by_module_depth(u55):
     if "cycles" not in u55.operators:
         pytest.skip("this report has no per-operator attribution yet")
     top1 = plots.cost_table(u55, by="module", depth=1)
-    assert set(top1["label"]) == {"feature_extractor", "classifier"} | (
-        {"(top level)"} if (top1["label"] == "(top level)").any() else set())
+    assert set(top1["label"]) == {"feature_extractor", "classifier", "pool"} | (
+        {"(top level)"} if (top1["label"] == "(top level)").any() else set())  # pool: on the CPU
+    assert top1.set_index("label").loc["pool", "cycles"] == 0 and top1.set_index("label").loc["pool",
+                                                                                               "cpu_cycles_est"] > 0
     deep = plots.cost_table(u55, by="module", depth=3)
     assert "feature_extractor.4.depthwise" in set(deep["label"])
     assert deep["cycles"].sum() == top1["cycles"].sum()
@@ -147,7 +149,9 @@ def test_summary_card_numbers(report):
     fig = plots.summary_card(report)
     tiles = {t.title.text: t for t in fig.data}
     s = report.summary
-    assert tiles["inference"].value == pytest.approx(s["inference_ms"])
+    assert tiles["NPU time (vela-estimate)"].value == pytest.approx(s["inference_ms"])
+    cpu = next(t for title, t in tiles.items() if title.startswith("CPU time, est."))
+    assert cpu.value == pytest.approx(s["cpu_ms_est"]) and cpu.number.font.color == plots.CPU_COLOR
     assert tiles["total cycles"].value == s["total_cycles"]
     assert tiles["NPU partitions"].value == s["partitions"]
     assert tiles["CPU operators"].value == s["cpu_ops"]
