@@ -55,8 +55,9 @@ _DTYPE_BYTES = {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "float16": 2, "bfl
 
 
 def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
-    """What runs on the CPU, and the tensors it converts at NPU island boundaries.
-    Not estimated by Vela: the Cortex-M's cost depends on its kernels."""
+    """What runs on the CPU, and the tensors it converts or copies at NPU island boundaries
+    (quantize, dequantize, transpose, copy: one row each), with the kernel each runs on and
+    its cycle range (cortex-m-estimate; reports from before the estimate say so)."""
     cpu = operators[operators["placement"] == "CPU"].copy()
 
     def kind(op: str) -> str:
@@ -66,6 +67,8 @@ def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
             return "quantize"
         if "permute" in op or "transpose" in op:
             return "transpose"
+        if "copy" in op or "clone" in op:
+            return "copy"
         return "operator"
 
     def elements(shape: str) -> list[int]:  # one per output ("8x16x16, 8x16x16" for two)
@@ -75,8 +78,12 @@ def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
     cpu["elements"] = cpu["shape"].map(lambda s: sum(elements(s)))
     cpu["bytes"] = [sum(n * _DTYPE_BYTES.get(d, 4) for n, d in zip(elements(s), t.split(", ")))
                     for s, t in zip(cpu["shape"], cpu["dtype"])]
-    cpu["cost"] = "not estimated by Vela (runs on the Cortex-M)"
-    return cpu[["node", "op", "kind", "module", "shape", "dtype", "elements", "bytes", "reason", "cost"]] \
+    columns = ["node", "op", "kind", "module", "shape", "dtype", "elements", "bytes", "reason"]
+    if "cpu_cycles_est" not in cpu:
+        cpu["cost"] = "not estimated (compiled before labkit estimated the Cortex-M side)"
+        return cpu[columns + ["cost"]].reset_index(drop=True)
+    cpu["source"] = ["cortex-m-estimate" if est == est else "" for est in cpu["cpu_cycles_est"]]
+    return cpu[columns + ["kernel", "cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high", "source"]] \
         .reset_index(drop=True)
 
 

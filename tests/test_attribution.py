@@ -62,7 +62,9 @@ def test_multi_partition_cpu_boundary_work(compiled):
     r = labkit.compile(ConvSortConv(), "ethos-u55-128", example_inputs=example(), progress=False)
     work = r.cpu_work
     assert {"quantize", "dequantize", "operator"} <= set(work["kind"])
-    assert (work["cost"] == "not estimated by Vela (runs on the Cortex-M)").all()
+    estimated = work[work["cpu_cycles_est"].notna()]
+    assert len(estimated) >= 3 and (estimated["source"] == "cortex-m-estimate").all()
+    assert (estimated["cpu_cycles_low"] <= estimated["cpu_cycles_high"]).all()
     boundary = work[work["reason"].str.contains("boundary")]
     assert len(boundary) >= 2 and (boundary["elements"] == 8 * 16 * 16).all()
     sort = work[work["op"] == "aten.sort"].iloc[0]  # two outputs: float values and int64 indices

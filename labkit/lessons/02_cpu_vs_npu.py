@@ -57,17 +57,28 @@ plots.placement(u55)
 #
 # The pool sits between the feature extractor and the classifier, so it cuts the NPU work in two: **partition 0** (everything up to the pool) and **partition 1** (the classifier). Each partition is a separate call from the ExecuTorch runtime into the NPU driver, with the CPU's work in between.
 #
-# `report.cpu_work` lists that CPU work, with the size of every tensor it touches:
+# `report.cpu_work` lists that CPU work, with the size of every tensor it touches, the kernel each step runs on, and its cycles as a range:
 
 # %%
 print("NPU partitions:", u55.summary["partitions"])
-u55.cpu_work[["op", "kind", "module", "shape", "dtype", "elements", "bytes", "reason", "cost"]]
+u55.cpu_work[["op", "kind", "shape", "dtype", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_high", "source"]]
 
 # %% [markdown]
-# Read it from the top: the input is quantized; partition 0 runs; the CPU dequantizes the whole 64×25×5 feature map to float32, averages it, quantizes the 64 averages back to int8; partition 1 runs; the 12 scores are dequantized.
+# Read it from the top: the input is quantized; partition 0 runs; the pool runs on the CPU; partition 1 runs; the 12 scores are dequantized. labkit compiles the CPU side as ExecuTorch's Cortex-M backend does (`cpu_kernels="cmsis-nn"`, the default): the dequantize → float pool → quantize round trip becomes **one int8 CMSIS-NN kernel**, `cortex_m.quantized_avg_pool2d`, so the two conversions have no kernel of their own.
 #
-# **None of this is in the cycle count.** Vela estimates the NPU partitions only; the Cortex-M's time depends on the core (with or without Helium vector instructions), on ExecuTorch's kernels and on where the tensors live. labkit writes *not estimated by Vela* instead of guessing. So a model that falls back looks *cheaper* in Vela's estimate than it is: part of its work has simply left the estimate. To time it, run the program on a Corstone FVP or a board (lesson 8).
-#
+# **These CPU cycles are not Vela's.** Vela estimates the NPU partitions only. The Cortex-M's numbers come from labkit's cost model, `cortex-m-estimate`: fitted to cycles measured on a Cortex-M55 (an Alif E8 board running MobileNetV2's layers), shown as a range because the core, the memory the tensors live in and the kernel library's version each move them by about 2×. The summary keeps the two apart and adds them only as a range:
+
+# %%
+print(u55.summary_text())
+
+# %% [markdown]
+# With ExecuTorch's portable kernels instead (`cpu_kernels="portable"`), the pool runs in float32 and the whole 64×25×5 feature map is dequantized first: compare the CPU ranges.
+
+# %%
+portable = labkit.compile("ds_cnn", "ethos-u55-128", cpu_kernels="portable")
+portable.cpu_work[["op", "kind", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_high"]]
+
+# %% [markdown]
 # What you can see is the shape of the cost: every partition boundary is a round trip of dequantize → CPU operator → quantize over the whole tensor that crosses it, plus one more start of the NPU. Fewer boundaries and smaller tensors at them mean less CPU work.
 #
 # The NPU pays at the boundary too. It stores feature maps channels-last (NHWC), while the program hands tensors to and from the CPU channels-first (NCHW) as PyTorch does, so a partition that gives a feature map back to the CPU ends with **layout changes**: TOSA `TRANSPOSE` layers, which Vela does estimate. `report.layers` is Vela's own per-layer table, with the TOSA operator of each layer:
