@@ -207,11 +207,13 @@ class Report:
     def summary_text(self) -> str:
         s = self.summary
         lines = [
-            f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}",
+            f"{s['model']} on {self.target.label if self.target else s['accelerator']}",
             f"  numbers: NPU {s['source']} (Vela's compiler estimate, not a measurement)"
             + ("; CPU cortex-m-estimate (a cost model, a range)" if "cpu_cycles_est" in s else ""),
             f"  NPU            {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
-            f"{s['clock_hz'] / 1e6:.0f} MHz; vela-estimate)",
+            f"{s['clock_hz'] / 1e6:.0f} MHz; vela-estimate)" if s["partitions"] else
+            "  NPU            none: " + ("a CPU-only target" if not self.target or not self.target.has_npu
+                                         else "no operator runs on it"),
             *self._cpu_lines(),
             f"  cycles         {_fmt_int(s['total_cycles'])} total, {_fmt_int(s['npu_cycles'])} NPU compute",
             f"  MACs           {_fmt_int(s['macs'])}",

@@ -36,6 +36,9 @@ PRESETS = {
 # pairs a Cortex-M55 with an Ethos-U55 or U65, Corstone-320 a Cortex-M85 with an Ethos-U85.
 FAMILY_CPU = {"ethos-u55": "cortex-m55", "ethos-u65": "cortex-m55", "ethos-u85": "cortex-m85"}
 CPUS = ("cortex-m55", "cortex-m85")
+# CPU-only targets (no NPU: every operator on CMSIS-NN or portable kernels) and the NPU family
+# of the Corstone design they come from, whose default system config gives their clock.
+CPU_ONLY = {"cortex-m55": "ethos-u55", "cortex-m85": "ethos-u85"}
 
 _FAMILY_IN_NAME = re.compile(r"(?i)ethos_?u(55|65|85)")
 _ACCELERATOR = re.compile(r"^(ethos-u\d+)(?:-(\d+))?$")
@@ -75,16 +78,24 @@ class Target:
     cpu: str | None = None  # the Cortex-M core; None: the family's (FAMILY_CPU)
 
     @property
+    def has_npu(self) -> bool:
+        """False for a CPU-only target ('cortex-m55', 'cortex-m85')."""
+        return self.accelerator not in CPU_ONLY
+
+    @property
     def family(self) -> str:
-        return family_of(self.accelerator)
+        return family_of(self.accelerator) if self.has_npu else "cortex-m"
 
     @property
     def macs(self) -> int:
-        return macs_of(self.accelerator)
+        return macs_of(self.accelerator) if self.has_npu else 0
 
     @property
     def tosa_profile(self) -> str:
-        """U55 and U65 share the ``+u55`` TOSA profile; U85 has ``+cf``."""
+        """U55 and U65 share the ``+u55`` TOSA profile; U85 has ``+cf``; a CPU-only target
+        lowers on its own (no TOSA)."""
+        if not self.has_npu:
+            return self.accelerator
         return "u85" if self.family == "ethos-u85" else "u55"
 
     @property
@@ -100,6 +111,8 @@ class Target:
 
     @property
     def label(self) -> str:
+        if not self.has_npu:
+            return f"{self.accelerator} · CPU only"
         return f"{self.accelerator} · {self.system_config} · {self.memory_mode}"
 
     @property
@@ -108,7 +121,10 @@ class Target:
 
     @property
     def clock_hz(self) -> float:
-        section = read_vela_ini(self.vela_config_path)["system_configs"][self.system_config]
+        """The system config's core clock; for a CPU-only target, that of its Corstone
+        design's default system config (so 'with an NPU' and 'CPU only' share one clock)."""
+        system = self.system_config if self.has_npu else FAMILY_DEFAULTS[CPU_ONLY[self.accelerator]][0]
+        section = read_vela_ini(self.vela_config_path)["system_configs"][system]
         return float(section.get("core_clock", "nan"))
 
     @property
@@ -116,6 +132,8 @@ class Target:
         """Whether the memory mode keeps the weights in the NPU's SRAM: its constant,
         arena and cache areas are one AXI port and that port is SRAM (Vela then books
         the weights as 'on-chip flash', with SRAM's characteristics)."""
+        if not self.has_npu:
+            return False
         ini = read_vela_ini(self.vela_config_path)
         mode, system = ini["memory_modes"][self.memory_mode], ini["system_configs"][self.system_config]
         areas = {mode.get(k, "").lower() for k in ("const_mem_area", "arena_mem_area", "cache_mem_area")}
@@ -123,6 +141,8 @@ class Target:
 
     def key(self) -> dict:
         """What identifies this target in a cache key (the .ini by content)."""
+        if not self.has_npu:
+            return {"accelerator": self.accelerator, "cpu": self.cpu_core}
         with open(self.vela_config_path, "rb") as f:
             ini_bytes = f.read()
         import hashlib
@@ -240,7 +260,11 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
     if cpu is not None:
         if cpu not in CPUS:
             raise TargetError(f"cpu={cpu!r} is not a core labkit models; use one of {', '.join(CPUS)}.")
-        return replace(resolve_target(target, system_config, memory_mode, config_ini), cpu=cpu)
+        resolved = resolve_target(target, system_config, memory_mode, config_ini)
+        if not resolved.has_npu and cpu != resolved.accelerator:
+            raise TargetError(f"{resolved.accelerator} is a CPU-only target for that core; for {cpu}, use "
+                              f"target={cpu!r}.")
+        return replace(resolved, cpu=cpu)
     if isinstance(target, Target):
         t = target
         if system_config or memory_mode or config_ini:
@@ -253,6 +277,11 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
                           f"{type(target).__name__}.")
     name = target.strip().lower()
     preset = None
+    if name in CPU_ONLY:
+        if system_config or memory_mode or config_ini:
+            raise TargetError(f"{name} is a CPU-only target: it has no NPU, so system_config, memory_mode and "
+                              "config_ini do not apply. Drop them, or pick an NPU target (see `labkit targets`).")
+        return Target(name, "", "", None, None, cpu=name)
     if name in PRESETS:
         accelerator, sc, mm, _ = PRESETS[name]
         preset = name if not (system_config or memory_mode or config_ini) else None
@@ -261,8 +290,8 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
         sc, mm = FAMILY_DEFAULTS[family_of(accelerator)]
     else:
         raise TargetError(
-            f"Unknown target {target!r}. Use a preset ({', '.join(PRESETS)}) or an accelerator config: "
-            f"{', '.join(accelerators())}."
+            f"Unknown target {target!r}. Use a preset ({', '.join(PRESETS)}), an accelerator config "
+            f"({', '.join(accelerators())}) or a CPU-only target ({', '.join(CPU_ONLY)})."
         )
     if config_ini is not None:
         config_ini = os.path.abspath(os.path.expanduser(str(config_ini)))
@@ -274,6 +303,11 @@ def resolve_target(target: "str | Target" = "corstone-320", system_config: str |
 
 
 def validate(t: Target) -> Target:
+    if not t.has_npu:
+        if t.system_config or t.memory_mode or t.config_ini:
+            raise TargetError(f"{t.accelerator} is a CPU-only target: system_config, memory_mode and config_ini "
+                              "do not apply. Drop them, or pick an NPU target.")
+        return t
     if t.accelerator not in accelerators():
         raise TargetError(f"Unknown accelerator {t.accelerator!r}. Valid: {', '.join(accelerators())}.")
     ini = t.vela_config_path

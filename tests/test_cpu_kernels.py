@@ -72,3 +72,34 @@ def test_bad_cpu_choices_are_one_clear_error_each():
         labkit.compile("ds_cnn", U55, cpu_kernels="fast")
     with pytest.raises(TargetError, match="cortex-m55, cortex-m85"):
         labkit.compile("ds_cnn", U55, cpu="cortex-m4")
+
+
+def test_a_cpu_only_target_has_no_delegate_and_costs_more_than_with_the_npu(compiled):
+    cpu_only, with_npu = compiled("ds_cnn", "cortex-m55"), compiled("ds_cnn", "corstone-300")
+    s = cpu_only.summary
+    assert s["partitions"] == 0 and s["npu_ops"] == 0 and s["npu_cycles"] == 0 and s["cpu_core"] == "cortex-m55"
+    assert (cpu_only.operators["placement"] == "CPU").all()
+    assert cpu_only.delegation["occurrences_in_delegated_graphs"].sum() == 0
+    kernels = cpu_only.operators["kernel"]
+    assert kernels.str.contains("cortex_m.quantized_conv2d · CMSIS-NN").any()
+    assert kernels.str.contains("cortex_m.quantized_linear · CMSIS-NN").any()
+    assert s["total_ms_low"] > with_npu.summary["total_ms_high"]  # the NPU buys time, whatever the error
+    assert "CPU only" in cpu_only.summary_text()
+
+
+def test_simulate_of_a_cpu_only_compile_is_within_one_step_of_fake_quant():
+    samples = [(torch.randn(1, 1, 49, 10),) for _ in range(4)]
+    table = evaluate.outputs("ds_cnn", "cortex-m85", data=samples)
+    diff = (table.loc["tosa-reference"].to_numpy() - table.loc["fake-quant-int8"].to_numpy())
+    assert abs(diff).max() <= table.attrs["output_scale"] * 1.001
+
+
+def test_npu_only_options_on_a_cpu_only_target_are_refused():
+    from labkit.errors import QuantizationError
+
+    with pytest.raises(TargetError, match="CPU-only target"):
+        labkit.compile("ds_cnn", "cortex-m55", memory_mode="Shared_Sram")
+    with pytest.raises(TargetError, match="CPU-only target"):
+        labkit.compile("ds_cnn", "cortex-m55", system_config="Ethos_U55_High_End_Embedded")
+    with pytest.raises(QuantizationError, match="symmetric int8 only"):
+        labkit.compile("ds_cnn", "cortex-m55", quantization="a16w8", progress=False)

@@ -257,7 +257,10 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     if job.weights == "random":
         warnings.append("built with random weights: Vela's weight compression, and so its cycle estimate, "
                         "depends on the weight values; trained weights can give different figures")
-    if not partitions:
+    if not t.has_npu:
+        warnings.append(f"{t.accelerator} is a CPU-only target: every figure is the Cortex-M estimate "
+                        "(cortex-m-estimate); Vela's figures are zero")
+    elif not partitions:
         warnings.append("no operator runs on the NPU: every figure from Vela is zero")
     if summary["sram_kib"] > summary["sram_limit_kib"]:
         warnings.append(f"the model needs {summary['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "

@@ -21,7 +21,7 @@ from . import build, graph_file, pte as pte_file, vela
 from .export import first_line, model_inputs
 from .job import CompileJob
 from .native import tool_output_to
-from .quantize import calibrated, compile_spec, fake_quant_graph
+from .quantize import calibrated, calibrated_cortex_m as quantize_cortex_m, compile_spec, fake_quant_graph
 
 Progress = Callable[[str, str], None]
 
@@ -75,7 +75,8 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         work = out_dir / "artifacts"
         with tool_output_to(out_dir / "compile.log", capture_fds), _scheme_refused(job):
             if source is None:
-                edge, lowered, rows, delegation, calibrated = _lower(job, work, clock)
+                lower = _lower if job.target.has_npu else _lower_cpu_only
+                edge, lowered, rows, delegation, calibrated = lower(job, work, clock)
                 with clock("serialize"), _as(CompileError, "serializing the .pte"):
                     pte = work / "model.pte"
                     pte.write_bytes(edge.to_executorch().buffer)
@@ -147,6 +148,37 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
 
         delegation = get_delegation_info(graph)
     return edge, partitions, rows, delegation.get_operator_delegation_dataframe(), len(calibration)
+
+
+def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
+    """A CPU-only Cortex-M target, as ExecuTorch's Cortex-M flow compiles it: quantized with
+    the Cortex-M backend's quantizer, no partitioner, every operator on CMSIS-NN kernels
+    (``cpu_kernels='cmsis-nn'``) or on portable ones."""
+    import torch
+    from executorch.backends.cortex_m.edge_compile_config import cortex_m_edge_compile_config
+    from executorch.exir import to_edge_transform_and_lower
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+    with clock("export"):
+        ep, example, calibration = model_inputs(job)
+    with clock("quantize"), _as(CompileError, "PT2E quantization for the Cortex-M"):
+        prepared, example = quantize_cortex_m(ep, calibration, example, job.quantization)
+        _keep_fake_quant(copy.deepcopy(prepared), example, work / build.FAKE_QUANT_FILE)
+        converted = convert_pt2e(prepared)
+    with clock("lower", "Cortex-M"), _as(CompileError, "lowering for the Cortex-M"):
+        edge = to_edge_transform_and_lower(torch.export.export(converted, example),
+                                           compile_config=cortex_m_edge_compile_config())
+        reason = f"{job.target.accelerator} is a CPU-only target: no NPU"
+        graph = edge.exported_program().graph_module
+        rows = build.operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
+        edge = cpu_kernels.apply(edge, job.cpu_kernels, job.target.cpu_core)
+        graph = edge.exported_program().graph_module
+        rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(graph, job.target.cpu_core),
+                                         job.cpu_kernels)
+        from executorch.devtools.backend_debug import get_delegation_info
+
+        delegation = get_delegation_info(graph).get_operator_delegation_dataframe()
+    return edge, [], rows, delegation, len(calibration)
 
 
 def _keep_fake_quant(prepared, example, path: Path) -> None:

@@ -41,6 +41,38 @@ def calibrated(ep, calibration, spec, quantization: Quantization | None = None):
     return prepared
 
 
+def calibrated_cortex_m(ep, calibration, example, quantization: Quantization | None = None):
+    """(prepared and calibrated model, channels-last example) for a CPU-only Cortex-M target,
+    as ExecuTorch's Cortex-M flow quantizes (``aot_arm_compiler``'s cortex-m path): the model
+    and its inputs channels-last (CMSIS-NN's layout), the Cortex-M backend's own quantizer
+    (symmetric int8 only)."""
+    import torch
+    from executorch.backends.cortex_m.quantizer.quantizer import CortexMQuantizer
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+
+    from ..errors import QuantizationError
+
+    q = quantization or Quantization()
+    if q != Quantization():
+        raise QuantizationError(f"A CPU-only Cortex-M target quantizes with the Cortex-M backend's quantizer, "
+                                f"which offers symmetric int8 only; {q.describe()} needs an Ethos-U target. "
+                                "Use quantization='int8' here.")
+    example = tuple(_channels_last(x) for x in example)
+    module = ep.module(check_guards=False).to(memory_format=torch.channels_last)
+    module = torch.export.export(module, example).module(check_guards=False)
+    prepared = prepare_pt2e(module, CortexMQuantizer())
+    with torch.no_grad():
+        for sample in calibration:
+            prepared(*(_channels_last(x) for x in sample))
+    return prepared, example
+
+
+def _channels_last(x):
+    import torch
+
+    return x.to(memory_format=torch.channels_last) if isinstance(x, torch.Tensor) and x.dim() == 4 else x
+
+
 def fake_quant_graph(prepared, example):
     """The calibrated model converted with its float weights and their quantize/dequantize
     kept (``fold_quantize=False``) and exported: run in PyTorch it gives the
