@@ -34,6 +34,13 @@ def cmd_targets(args) -> None:
     _print_table(presets_table())
     print("\nAccelerator configs (system configs read from Vela's .ini):")
     _print_table(targets_table(args.config_ini))
+    from .targets import CPU_ONLY, resolve_target
+
+    print("\nCPU-only targets (no NPU; every operator on CMSIS-NN or portable kernels, cycles a "
+          "cortex-m-estimate):")
+    for name, family in CPU_ONLY.items():
+        print(f"  {name}  at {resolve_target(name).cpu_clock_hz / 1e6:.0f} MHz (the clock of the "
+              f"{family.replace('ethos-u', 'Ethos-U')} Corstone design's default system config)")
 
 
 def cmd_compile(args) -> None:

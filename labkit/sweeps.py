@@ -18,8 +18,9 @@ from .errors import CompileCancelled, LabkitError, TargetError
 
 COLUMNS = ["model", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
            "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib",
-           "dram_kib", "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "from_cache",
-           "cache_key", "error"]
+           "dram_kib", "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "npu_ms",
+           "cpu_core", "cpu_kernels", "cpu_ms_low", "cpu_ms_est", "cpu_ms_high", "total_ms_low", "total_ms_high",
+           "from_cache", "cache_key", "error"]
 
 
 def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:
@@ -32,8 +33,8 @@ def expand_targets(targets="all", system_configs=None, memory_modes=None, config
     else:
         items = [targets] if isinstance(targets, (str, targets_mod.Target)) else list(targets)
         base = [targets_mod.resolve_target(t, config_ini=config_ini) for t in items]
-    out = []
-    for t in base:
+    out = [t for t in base if not t.has_npu]  # a CPU-only target has no NPU memory system to vary
+    for t in (t for t in base if t.has_npu):
         scs = [s for s in (system_configs or [t.system_config])
                if s in targets_mod.valid_system_configs(t.accelerator, config_ini)]
         for sc in scs:
@@ -51,14 +52,17 @@ def expand_targets(targets="all", system_configs=None, memory_modes=None, config
 def sweep(model, targets="all", *, quantization=None, data=None, system_configs=None, memory_modes=None,
           executor: cf.Executor | None = None, example_inputs=None, config_ini: str | None = None,
           name: str | None = None, progress: "bool | Callable[[int, int, str], None]" = True,
-          cancel: threading.Event | None = None) -> pd.DataFrame:
+          cancel: threading.Event | None = None, cpu_kernels: str = "cmsis-nn") -> pd.DataFrame:
     """Compile ``model`` for many NPU configurations (and quantizations); one row per
     (quantization, target) with the summary columns. Each TOSA profile is lowered
     once per quantization (or not at all when the cache holds such a compile);
     lowerings run in parallel, in labkit worker processes or on ``executor``. Every
     row's full Report is cached like a single compile (``reports(df)`` loads them).
 
+    targets: 'all', 'u55', 'u65', 'u85', or a list of presets, accelerators and CPU-only targets
+        ('cortex-m55', 'cortex-m85': the same model without an NPU).
     quantization: a scheme or mapping as for ``labkit.compile``, or a list of them to compare.
+    cpu_kernels: the kernels of the operators outside the NPU, as for ``labkit.compile``.
     data: evaluation data ((inputs, labels), as for ``labkit.evaluate``); with it, or with the
         model's own evaluation data, an ``accuracy`` column from the TOSA reference model
         (the same for every target of one TOSA profile and quantization, so run once per pair).
@@ -77,7 +81,7 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
         resolved = dataclasses.replace(resolved, exported=export_module(resolved.float_module(), resolved.example()))
     jobs = []
     for scheme in schemes:
-        first = make_job(resolved, wanted[0], quantization=scheme)
+        first = make_job(resolved, wanted[0], quantization=scheme, cpu_kernels=cpu_kernels)
         jobs += [first] + [retarget(first, t) for t in wanted[1:]]
     shown = scheduler.Progress(progress, label=f"sweep {jobs[0].model}", total=len(jobs), per_target=True)
     outcome = scheduler.run(jobs, executor=executor, progress=shown, cancel=cancel)

@@ -103,3 +103,16 @@ def test_npu_only_options_on_a_cpu_only_target_are_refused():
         labkit.compile("ds_cnn", "cortex-m55", system_config="Ethos_U55_High_End_Embedded")
     with pytest.raises(QuantizationError, match="symmetric int8 only"):
         labkit.compile("ds_cnn", "cortex-m55", quantization="a16w8", progress=False)
+
+
+def test_a_sweep_compares_with_and_without_the_npu():
+    from labkit.views import sweep_plots
+
+    df = labkit.sweep("ds_cnn", [U55, "cortex-m55"], progress=False)
+    assert list(df["error"]) == ["", ""] and set(df["family"]) == {"ethos-u55", "cortex-m"}
+    table = sweep_plots.table(df)
+    assert list(table["accelerator"]) == [U55, "cortex-m55"]  # ordered by the whole inference
+    figure = sweep_plots.whole_inference(df)
+    npu, cpu = figure.data
+    assert len(cpu.x) == 2 and list(npu.x) == sorted(npu.x, reverse=True)  # CPU-only: no NPU time
+    assert "CPU only" in " ".join(npu.y) and cpu.name.startswith("CPU (cortex-m-estimate")

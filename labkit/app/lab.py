@@ -71,7 +71,9 @@ class Lab(StatusBox, widgets.VBox):
         first = model or (next(iter(self.user_models)) if self.user_models else "ds_cnn")
         wide = {"description_width": "initial"}
         self.model = widgets.Dropdown(options=names, value=first, description="model", style=wide)
-        self.accelerator = widgets.Dropdown(options=targets.accelerators(), description="NPU", style=wide)
+        self.accelerator = widgets.Dropdown(options=[*((a, a) for a in targets.accelerators()),
+                                                     *((f"{c} (CPU only)", c) for c in targets.CPU_ONLY)],
+                                            description="NPU", style=wide)
         self.system_config = widgets.Dropdown(description="system config", style=wide,
                                               layout=widgets.Layout(width="max-content"))
         self.memory_mode = widgets.Dropdown(description="memory mode", style=wide,
@@ -161,28 +163,40 @@ class Lab(StatusBox, widgets.VBox):
         """Set the three target dropdowns at once, offering only valid combinations."""
         self._syncing = True
         try:
-            family_sc, family_mm = targets.FAMILY_DEFAULTS[targets.family_of(accelerator)]
-            # Read the current choices first: new options reset a dropdown's value.
-            system_config = system_config or self.system_config.value
-            memory_mode = memory_mode or self.memory_mode.value
-            self.accelerator.value = accelerator
-            configs = targets.valid_system_configs(accelerator)
-            self.system_config.options = configs
-            self.system_config.value = _pick(system_config, family_sc, configs)
-            modes = targets.valid_memory_modes(accelerator, self.system_config.value)
-            self.memory_mode.options = modes
-            self.memory_mode.value = _pick(memory_mode, family_mm, modes)
+            if accelerator in targets.CPU_ONLY:  # no NPU: no system config or memory mode to choose
+                self.accelerator.value = accelerator
+                self.system_config.options, self.memory_mode.options = [""], [""]
+                self.system_config.value = self.memory_mode.value = ""
+            else:
+                self._set_npu(accelerator, system_config, memory_mode)
         finally:
             self._syncing = False
         self._on_selection()
+
+    def _set_npu(self, accelerator, system_config, memory_mode) -> None:
+        """The three dropdowns for an NPU accelerator, offering only valid combinations."""
+        family_sc, family_mm = targets.FAMILY_DEFAULTS[targets.family_of(accelerator)]
+        # Read the current choices first: new options reset a dropdown's value.
+        system_config = system_config or self.system_config.value
+        memory_mode = memory_mode or self.memory_mode.value
+        self.accelerator.value = accelerator
+        configs = targets.valid_system_configs(accelerator)
+        self.system_config.options = configs
+        self.system_config.value = _pick(system_config, family_sc, configs)
+        modes = targets.valid_memory_modes(accelerator, self.system_config.value)
+        self.memory_mode.options = modes
+        self.memory_mode.value = _pick(memory_mode, family_mm, modes)
 
     def _on_accelerator(self, change) -> None:
         """Another MAC count keeps the choices; another NPU family starts from its defaults
         (those ExecuTorch's EthosUCompileSpec picks)."""
         if self._syncing:
             return
+        if change["new"] in targets.CPU_ONLY:
+            self._set_accelerator(change["new"])
+            return
         family = targets.family_of(change["new"])
-        if change["old"] and targets.family_of(change["old"]) == family:
+        if change["old"] and change["old"] not in targets.CPU_ONLY and targets.family_of(change["old"]) == family:
             self._set_accelerator(change["new"])
         else:
             self._set_accelerator(change["new"], *targets.FAMILY_DEFAULTS[family])

@@ -4,6 +4,7 @@
     scaling(df)         inference time vs MACs per cycle, one line per NPU family
     configurations(df)  the effect of system config and memory mode, per accelerator
     pareto(df)          time vs MACs/cycle (a silicon-area proxy) vs SRAM, Pareto-optimal ones marked
+    whole_inference(df) NPU + CPU time of every configuration, CPU-only targets included
     fallbacks(reports)  operators on the CPU on Ethos-U55 that run on the NPU on Ethos-U85
                         (the sweep's Reports: ``labkit.sweeps.reports(df)``)
 
@@ -61,7 +62,13 @@ def model_name(data, model: str | None = None) -> str:
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows that compiled (no error, numbers present)."""
+    """The rows that compiled (no error, numbers present) for an NPU target: the NPU figures'
+    rows (a CPU-only target has no NPU time; ``whole_inference`` shows it)."""
+    return compiled_rows(df)[lambda d: d["family"].ne("cortex-m")]
+
+
+def compiled_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows that compiled (no error, numbers present), CPU-only targets included."""
     error = df["error"].fillna("").astype(str) if "error" in df else pd.Series("", index=df.index)
     return df[error.eq("") & df["inference_ms"].notna()]
 
@@ -430,6 +437,15 @@ def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "eth
 
 # ------------------------------------------------------------------ table
 
+def _total_range(df: pd.DataFrame) -> pd.Series:
+    """'0.234–0.476': the whole inference, NPU (vela-estimate) plus the CPU range (cortex-m-estimate)."""
+    if "total_ms_low" not in df:
+        return pd.Series("", index=df.index)
+    return pd.Series([f"{lo:.3g}–{hi:.3g}" if lo == lo else "" for lo, hi in zip(df["total_ms_low"],
+                                                                                  df["total_ms_high"])],
+                     index=df.index)
+
+
 ACCURACY = "accuracy (tosa-reference)"  # the table's header: the source is the TOSA reference run
 
 
@@ -440,7 +456,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "quantization": df.get("quantization", pd.Series("int8", index=df.index)),
         "accelerator": df["accelerator"], "system config": df["system_config"].map(_short_config),
-        "memory mode": df["memory_mode"], "ms": df["inference_ms"].round(4),
+        "memory mode": df["memory_mode"], "ms": df["inference_ms"].where(df["family"].ne("cortex-m")).round(4),
+        "total ms (NPU + CPU est.)": _total_range(df),
         "inferences/s": df["inferences_per_s"].round(0).astype("Int64"), "cycles": df["total_cycles"].astype("Int64"),
         "SRAM KiB": df["sram_kib"].round(1), "SRAM needed KiB": df["sram_need_kib"].round(1),
         "flash KiB": df["flash_kib"].round(1),
@@ -451,7 +468,9 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
         "fits": df["fits"].map({True: "", False: "no"}) if "fits" in df else "",
         "error": df["error"].fillna(""),
     })
-    out = out.sort_values("ms", kind="stable", na_position="last").reset_index(drop=True)
+    whole = (df["npu_ms"].fillna(0) + df["cpu_ms_est"]) if "cpu_ms_est" in df else df["inference_ms"]
+    out = out.assign(_order=whole.where(whole.notna(), df["inference_ms"]).to_numpy())
+    out = out.sort_values("_order", kind="stable", na_position="last").drop(columns="_order").reset_index(drop=True)
     for col in ("error", "fits"):  # only when something failed / does not fit
         if not out[col].astype(bool).any():
             out = out.drop(columns=col)
@@ -462,6 +481,37 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def whole_inference(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
+    """Every configuration's whole inference, fastest first: its NPU time (vela-estimate)
+    and its CPU time (cortex-m-estimate, the bar at the estimate, the whisker the range);
+    CPU-only targets ('cortex-m55', 'cortex-m85') show what the NPU buys."""
+    from .theme import CPU_COLOR, NPU_COLOR
+
+    name = model_name(df, model)
+    rows = compiled_rows(df)
+    fig = go.Figure()
+    _style(fig, "The whole inference: NPU and CPU", name, "vela-estimate + cortex-m-estimate", _source(df),
+           180 + 28 * max(len(rows), 1))
+    if rows.empty or "cpu_ms_est" not in rows or rows["cpu_ms_est"].isna().all():
+        return empty(fig, "No configuration of this sweep has a CPU estimate.")
+    rows = rows.assign(total=rows["npu_ms"].fillna(0) + rows["cpu_ms_est"].fillna(0)).sort_values("total")
+    labels = [f"{a} · CPU only" if f == "cortex-m" else f"{a} · {_short_config(sc)} · {mm}"
+              for a, f, sc, mm in zip(rows["accelerator"], rows["family"], rows["system_config"], rows["memory_mode"])]
+    fig.add_bar(y=labels, x=rows["npu_ms"].fillna(0), orientation="h", name="NPU (vela-estimate)",
+                marker_color=NPU_COLOR, hovertemplate="%{y}<br>NPU %{x:.4f} ms<extra></extra>")
+    fig.add_bar(y=labels, x=rows["cpu_ms_est"], orientation="h", name="CPU (cortex-m-estimate, low–high)",
+                marker_color=CPU_COLOR, customdata=rows[["cpu_ms_low", "cpu_ms_high", "cpu_core"]].to_numpy(),
+                hovertemplate="%{y}<br>CPU %{customdata[0]:.4f}–%{customdata[1]:.4f} ms on %{customdata[2]}"
+                              "<extra></extra>",
+                error_x=dict(type="data", symmetric=False, array=rows["cpu_ms_high"] - rows["cpu_ms_est"],
+                             arrayminus=rows["cpu_ms_est"] - rows["cpu_ms_low"], color=FONT_COLOR, thickness=1.2))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title_text="ms per inference", type="log" if rows["total"].max() > 50 * rows["total"].min()
+                     else "linear")
+    return fig
+
+
 def figures(df: pd.DataFrame, reports: list | None = None, *, model: str | None = None) -> list[go.Figure]:
     """Every sweep figure, in the order the Compare tab shows them (the fallbacks
     table when the sweep's ``reports`` are given)."""
@@ -469,4 +519,6 @@ def figures(df: pd.DataFrame, reports: list | None = None, *, model: str | None 
     out = [scaling(df, model=name), pareto(df, model=name), configurations(df, model=name)]
     if "accuracy" in df and df["accuracy"].notna().any():
         out.insert(2, precision(df, model=name))
+    if "cpu_ms_est" in df and df["cpu_ms_est"].notna().any():
+        out.insert(0, whole_inference(df, model=name))
     return out + ([fallbacks(reports, model=name)] if reports is not None else [])

@@ -69,3 +69,11 @@ def test_presentation_figures_use_the_presentation_template(ds_cnn_u85):
 def test_errors_show_as_one_line():
     assert one_line(TargetError("Unknown target 'x'. Use a preset.")) == "Unknown target 'x'. Use a preset."
     assert one_line(RuntimeError("first line\nsecond line")) == "RuntimeError: first line"
+
+
+def test_a_cpu_only_target_has_no_memory_system_to_choose():
+    lab = Lab(warm=False)
+    lab.accelerator.value = "cortex-m55"
+    assert lab.selection()[1:4] == ("cortex-m55", "", "")
+    lab.accelerator.value = "ethos-u85-256"  # back to an NPU: its family's defaults again
+    assert lab.selection()[2:4] == targets.FAMILY_DEFAULTS["ethos-u85"]
