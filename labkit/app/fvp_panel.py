@@ -57,11 +57,20 @@ class FvpPanel(Background, widgets.VBox):
         if report is None:
             gaps = [] if any(fvp.find_fvps().values()) else [f"No Corstone FVP found. {fvp.HOW_TO_INSTALL}"]
             where, build = "", fvp.how_to_build_runner()
+        elif not report.target.has_npu:
+            self.output.outputs = ()
+            self.button.disabled = True
+            self.status.value = (
+                _FVP_ADDS + f"<p>{_html.escape(str(report.summary['accelerator']))} is a CPU-only target. labkit "
+                "runs Ethos-U programs on the Corstone FVPs; a CPU-only program's time is the Cortex-M estimate "
+                "(cortex-m-estimate), since the FVPs do not time the CPU.</p>")
+            return
         else:
             s = report.summary
             gaps = fvp.missing(s["accelerator"])
             where = f" for {_html.escape(str(s['accelerator']))} ({_html.escape(fvp.board(s['accelerator']))})"
-            build = fvp.how_to_build_runner(s["accelerator"], s.get("system_config"), s.get("memory_mode"))
+            build = fvp.how_to_build_runner(s["accelerator"], s.get("system_config"), s.get("memory_mode"),
+                                            fvp.cpu_kernels_of_report(report))
         self.output.outputs = ()
         if gaps:
             self.button.disabled = True

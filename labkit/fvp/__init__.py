@@ -31,11 +31,12 @@ from ..errors import FvpNotFoundError, FvpRunError, FvpTimeoutError, RunnerNotFo
 from .command import DEFAULT_TIMEOUT, fvp_command, semihosting_cmd_line
 from .console import PUBLISHED_LOGS, FvpRun, parse, published_log
 from .discover import (FAMILIES, FVP_BINARIES, HOW_TO_INSTALL, board, doctor_lines, family, find_fvp, find_fvps,
-                       find_runner, how_to_build_runner, missing, num_macs, runner_mode)
+                       cpu_kernels_of_report, find_runner, how_to_build_runner, missing, num_macs, runner_mode)
 from .measure import MeasuredRun, launch, read_outputs, run, write_inputs
 
 __all__ = ["run", "parse", "FvpRun", "MeasuredRun", "fvp_command", "semihosting_cmd_line", "find_fvps", "find_fvp",
-           "find_runner", "runner_mode", "doctor_lines", "missing", "how_to_build_runner", "family", "num_macs",
+           "find_runner", "runner_mode", "doctor_lines", "missing", "how_to_build_runner", "cpu_kernels_of_report",
+           "family", "num_macs",
            "board", "launch", "write_inputs", "read_outputs", "FAMILIES", "FVP_BINARIES", "HOW_TO_INSTALL",
            "DEFAULT_TIMEOUT", "PUBLISHED_LOGS", "published_log", "FvpNotFoundError", "FvpRunError", "FvpTimeoutError",
            "RunnerNotFoundError"]

@@ -128,8 +128,10 @@ def runner_mode(runner: Path, pte: Path | None = None, pte_address=None) -> str 
 
 
 def how_to_build_runner(accelerator="ethos-u85-256", system_config: str | None = None,
-                        memory_mode: str | None = None) -> str:
-    """The commands that build ExecuTorch's semihosting arm_executor_runner for this target."""
+                        memory_mode: str | None = None, kernels: list[str] | None = None) -> str:
+    """The commands that build ExecuTorch's semihosting arm_executor_runner for this target;
+    with ``kernels`` (a report's CPU kernels, ``cpu_kernels_of_report``), which kernel
+    libraries the runner must include."""
     fam = family(accelerator)
     acc = accelerator_of(accelerator)
     if acc == fam:
@@ -155,7 +157,32 @@ def how_to_build_runner(accelerator="ethos-u85-256", system_config: str | None =
         "--extra_build_flags=-DET_ARM_BAREMETAL_METHOD_ALLOCATOR_POOL_SIZE=83886080",
         f"export EXECUTORCH_ROOT=$PWD   # labkit finds {out}/{_RUNNER_NAME}",
         f"# or: export LABKIT_ARM_RUNNER=$PWD/{out}/{_RUNNER_NAME}   (or labkit.fvp.run(report, runner=...))",
+        *_kernel_lines(kernels or []),
     ])
+
+
+def cpu_kernels_of_report(report) -> list[str]:
+    """The distinct CPU kernels a report's program calls (its operators' ``kernel`` column)."""
+    ops = report.operators
+    if "kernel" not in ops:
+        return []
+    names = [k.split(" · ")[0] for k in ops["kernel"].fillna("") if k and not k.startswith("no kernel")]
+    return sorted(set(part.strip() for name in names for part in name.split(" + ")))
+
+
+def _kernel_lines(kernels: list[str]) -> list[str]:
+    """What the runner must be built with for these CPU kernels."""
+    if not kernels:
+        return []
+    cortex_m = [k for k in kernels if k.startswith("cortex_m.")]
+    other = [k for k in kernels if not k.startswith("cortex_m.")]
+    lines = ["# This program's CPU kernels, which the runner must include:"]
+    if cortex_m:
+        lines.append(f"#   the Cortex-M backend's (EXECUTORCH_BUILD_CORTEX_M=ON, on in the Arm bare-metal build), "
+                     f"CMSIS-NN for the core: {', '.join(cortex_m)}")
+    if other:
+        lines.append(f"#   ExecuTorch's portable and quantized kernels: {', '.join(other)}")
+    return lines
 
 
 def _executorch_commit() -> str:

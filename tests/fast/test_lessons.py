@@ -11,8 +11,8 @@ from labkit import lessons
 SOURCES = lessons.sources()
 
 
-def test_nine_lessons_in_order():
-    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 10)]
+def test_ten_lessons_in_order():
+    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 11)]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
