@@ -48,11 +48,16 @@ for model, df in sweeps.items():
     u85_lo, u85_hi = whole(df, "ethos-u85-256")
     rows.append({"model": model, "Cortex-M55 alone (ms)": f"{cpu_lo:.3g}–{cpu_hi:.3g}",
                  "Corstone-300 (ms)": f"{u55_lo:.3g}–{u55_hi:.3g}", "Corstone-320 (ms)": f"{u85_lo:.3g}–{u85_hi:.3g}",
-                 "Ethos-U55 speed-up": f"{cpu_lo / u55_hi:.0f}×–{cpu_hi / u55_lo:.0f}×"})
+                 "Ethos-U55 speed-up": f"{cpu_lo / u55_hi:.2g}×–{cpu_hi / u55_lo:.2g}×",
+                 "Ethos-U85 speed-up": f"{cpu_lo / u85_hi:.2g}×–{cpu_hi / u85_lo:.2g}×"})
 pd.DataFrame(rows).set_index("model")
 
 # %% [markdown]
-# Even the pessimistic end of each range is a large factor: the convolutions that dominate these models run at 128 or 256 MACs per cycle on the NPU and at most 8 on the Cortex-M55's Helium unit. Where the speed-up is smaller, look at what is left on the CPU. The figure shows every configuration of one model, its NPU part and its CPU part (the whisker is the CPU range):
+# For the three convolutional models even the pessimistic end of the range is a large factor: their convolutions run at 128 or 256 MACs per cycle on the NPU and at most 8 on the Cortex-M55's Helium unit.
+#
+# **deep_autoencoder** is the exception, and a lesson in itself. It is fully connected layers: every weight is used once per inference, so its time is reading weights, not multiplying. On Corstone-300's default memory mode (`Shared_Sram`) the Ethos-U55 streams them from off-chip flash and waits; Vela's estimate is about the same as the Cortex-M55 on its own (whose range is wide: its fully connected kernels have no measurement behind them). The Ethos-U85 on Corstone-320 keeps its weights in SRAM (`Sram_Only`) and is far ahead. Where the NPU buys little, look at the memory system (lesson 4) before the MAC count.
+#
+# The figure shows every configuration of one model, its NPU part and its CPU part (the whisker is the CPU range):
 
 # %%
 sweep_plots.whole_inference(sweeps["ds_cnn"])
