@@ -28,7 +28,6 @@ from ..errors import InputValueError
 from . import cost_model
 
 CPU_KERNELS = ("cmsis-nn", "portable")
-CORES = ("cortex-m55", "cortex-m85")
 
 _SKIP = {"getitem", "executorch_call_delegate", "alloc"}
 # Operators ExecuTorch turns into memory views (no kernel runs; to_executorch aliases them).
@@ -140,8 +139,8 @@ def _work(node, op: str) -> cost_model.Work:
     moved = sum(t.numel() * t.element_size() for t in tensors) + (out.numel() * out.element_size() if out is not None
                                                                   else 0)
     dtype = _arithmetic(op, first if first is not None else out)
-    kind = _kernel_class(op, node, out, first)
-    macs = _macs(kind, op, node, out, first)
+    kind = _kernel_class(op, node)
+    macs = _macs(kind, op, node, out)
     return cost_model.Work(kind, macs=macs, outputs=outputs, inputs=inputs, bytes=moved, dtype=dtype)
 
 
@@ -159,7 +158,7 @@ def _arithmetic(op: str, tensor) -> str:
     return "int16" if tensor.element_size() == 2 else "int8"
 
 
-def _kernel_class(op: str, node, out, first) -> str:
+def _kernel_class(op: str, node) -> str:
     if op in _CLASS_OF_CORTEX_M:
         return _CLASS_OF_CORTEX_M[op]
     if op == "cortex_m.quantized_conv2d" or op == "cortex_m.quantized_transpose_conv2d":
@@ -190,7 +189,7 @@ def _kernel_taps(node) -> int:
     return max(int(w.numel() // (int(out.shape[1]) * int(x.shape[1]))), 1)
 
 
-def _macs(kind: str, op: str, node, out, first) -> int:
+def _macs(kind: str, op: str, node, out) -> int:
     if out is None:
         return 0
     if kind == "pooling" or op in _POOLS:
@@ -211,40 +210,44 @@ def _macs(kind: str, op: str, node, out, first) -> int:
 def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) -> list[dict]:
     """The partitioner's operator rows with each CPU row's kernel (``kernel``, and the
     work the cost model counts in ``cpu_work``); a kernel no row accounts for (inserted by
-    the Cortex-M passes) becomes a row of its own after its nearest input's row."""
+    the Cortex-M passes) becomes a row of its own, after the row of the kernel before it."""
     from ..toolchain.attribution import rows_by_origin
 
     by_name = {r["node"]: i for i, r in enumerate(rows)}
     by_origin = rows_by_origin([r.get("origins") for r in rows])
     by_row: dict[int, list[CpuKernel]] = {}
-    extra: list[CpuKernel] = []
-    for k in kernels:
+    extra: dict[int, list[CpuKernel]] = {}  # after row i (-1: first) -> the kernels no row accounts for
+    previous = -1
+    for k in kernels:  # in execution order
         # By name when the node is the partitioner's own; else by provenance, nearest first.
         i = by_name.get(k.node)
         if i is None:
             i = next((by_origin[tuple(p)] for p in k.origins if tuple(p) in by_origin), None)
         if i is None or rows[i]["placement"] != "CPU":
-            extra.append(k)
+            extra.setdefault(previous, []).append(k)
         else:
             by_row.setdefault(i, []).append(k)
+            previous = i
     for i, r in enumerate(rows):
         mine = by_row.get(i, [])
         if mine:
             r["kernel"] = " + ".join(k.kernel for k in mine)
-            r["cpu_work"] = _summed([k.work for k in mine])
+            r["cpu_work"] = _as_json([k.work for k in mine])
         elif r["placement"] == "CPU":
             r["kernel"] = ("no kernel of its own: folded into a CMSIS-NN kernel" if cpu_kernels == "cmsis-nn"
                            else "no kernel of its own: a memory view")
-    out = list(rows)
-    for k in extra:
-        out.append({"node": k.node, "op": k.op, "module": "", "module_type": "", "source": "",
-                    "shape": "", "dtype": k.work.dtype, "act_bits": None, "weight_bits": None,
-                    "placement": "CPU", "tag": "", "origins": k.origins, "inputs": [],
-                    "reason": f"added by the Cortex-M backend's passes ({cpu_kernels})", "added": True,
-                    "kernel": k.kernel, "cpu_work": _summed([k.work])})
+    def added(k: CpuKernel) -> dict:
+        return {"node": k.node, "op": k.op, "module": "", "module_type": "", "source": "", "shape": "",
+                "dtype": k.work.dtype, "act_bits": None, "weight_bits": None, "placement": "CPU", "tag": "",
+                "origins": k.origins, "inputs": [], "reason": f"added by the Cortex-M backend's passes ({cpu_kernels})",
+                "added": True, "kernel": k.kernel, "cpu_work": _as_json([k.work])}
+
+    out = [added(k) for k in extra.get(-1, [])]
+    for i, r in enumerate(rows):
+        out += [r] + [added(k) for k in extra.get(i, [])]
     return out
 
 
-def _summed(works: list[cost_model.Work]) -> dict:
-    """One row's work as JSON: per kernel class, summed (a row can map to several kernels)."""
+def _as_json(works: list[cost_model.Work]) -> dict:
+    """A row's work as JSON: one entry per kernel (a row can map to several)."""
     return {"kernels": [w.__dict__ for w in works]}
