@@ -64,6 +64,7 @@ def test_every_cpu_figure_is_a_labelled_range(compiled):
 def test_the_cpu_core_is_a_choice(compiled):
     m85 = compiled("ds_cnn", U55, cpu="cortex-m85")
     assert m85.summary["cpu_core"] == "cortex-m85" and m85.target.cpu_core == "cortex-m85"
+    assert set(_cpu(m85)["cpu"]) == {"cortex-m85"} and set(_cpu(compiled("ds_cnn", U55))["cpu"]) == {"cortex-m55"}
     assert labkit.resolve_target("corstone-320").cpu_core == "cortex-m85"
 
 

@@ -219,6 +219,7 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     operators = operators.astype({"act_bits": "Int64", "weight_bits": "Int64"})
     operators.loc[operators["node"].isin(added), "origin"] = "cpu-kernels"
     operators = cpu_estimate.add_columns(operators, works)
+    operators["cpu"] = operators["placement"].map({"CPU": job.target.cpu_core}).fillna("")  # the core it runs on
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
     layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in partitions]
