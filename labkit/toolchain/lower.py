@@ -138,16 +138,21 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         partitioner = _recording_partitioner(spec)
         with _vela_per_partition(work, clock) as partitions:
             edge = to_edge_transform_and_lower(quantized_ep, partitioner=[partitioner])
+        delegation = _delegation(edge)  # as the partitioner placed them, before the CPU kernels
     with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {job.cpu_kernels} CPU kernels"):
         core = job.target.cpu_core
         edge = cpu_kernels.apply(edge, job.cpu_kernels, core)
-        graph = edge.exported_program().graph_module
-        rows = cpu_kernels.annotate_rows(partitioner.operator_rows, cpu_kernels.cpu_kernels_of(graph, core),
+        rows = cpu_kernels.annotate_rows(partitioner.operator_rows,
+                                         cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module, core),
                                          job.cpu_kernels)
-        from executorch.devtools.backend_debug import get_delegation_info
+    return edge, partitions, rows, delegation, len(calibration)
 
-        delegation = get_delegation_info(graph)
-    return edge, partitions, rows, delegation.get_operator_delegation_dataframe(), len(calibration)
+
+def _delegation(edge):
+    """ExecuTorch's delegation table of the lowered program (devtools' get_delegation_info)."""
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    return get_delegation_info(edge.exported_program().graph_module).get_operator_delegation_dataframe()
 
 
 def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
@@ -171,13 +176,10 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
         reason = f"{job.target.accelerator} is a CPU-only target: no NPU"
         graph = edge.exported_program().graph_module
         rows = build.operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
+        delegation = _delegation(edge)
         edge = cpu_kernels.apply(edge, job.cpu_kernels, job.target.cpu_core)
-        graph = edge.exported_program().graph_module
-        rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(graph, job.target.cpu_core),
-                                         job.cpu_kernels)
-        from executorch.devtools.backend_debug import get_delegation_info
-
-        delegation = get_delegation_info(graph).get_operator_delegation_dataframe()
+        rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module,
+                                                                          job.target.cpu_core), job.cpu_kernels)
     return edge, [], rows, delegation, len(calibration)
 
 
