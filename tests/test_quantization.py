@@ -61,6 +61,9 @@ def test_a_module_override_changes_only_that_modules_operators(compiled):
     base = compiled("digits_cnn", U85)
     r = labkit.compile("digits_cnn", U85, quantization={"default": "int8", "conv2": "a16w8"}, progress=False)
     assert r.summary["quantization"] == "int8; conv2: a16w8"
+    # 16-bit activations keep the CPU side on portable kernels, and the report says so.
+    assert r.summary["cpu_kernels"] == "portable" and base.summary["cpu_kernels"] == "cmsis-nn"
+    assert any("portable kernels, not CMSIS-NN" in w for w in r.warnings)
     ops = r.operators.set_index("node")
     before = base.operators.set_index("node")
     conv = [n for n in ops.index if ops.at[n, "op"] == "aten.convolution"]

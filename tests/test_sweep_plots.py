@@ -80,7 +80,7 @@ def test_compare_tab_sweeps_and_shows_figures_and_table(every):
     df = lab.compare.df
     assert df is not None and len(df) == 11
     figs = _figures(lab.outputs["Compare"])
-    assert len(figs) == 4
+    assert len(figs) == 5 and "whole inference" in figs[0]["layout"]["title"]["text"]  # NPU + CPU first
     for f in figs:
         assert "ds_cnn" in f["layout"]["title"]["text"] and "Vela estimate" in f["layout"]["title"]["text"]
     html = lab.outputs["Compare"].outputs[-1]["data"]["text/html"]

@@ -80,8 +80,9 @@ def test_a_labkit_error_is_a_readable_message_not_a_traceback():
 def test_presentation_mode_has_large_figures(reports):
     lab = Lab(warm=False, target="corstone-320", presentation=True)
     assert "labkit-presentation" in lab._dom_classes
-    (card,) = _figures(lab.outputs["Summary"])
+    card, timeline = _figures(lab.outputs["Summary"])
     assert card["layout"]["template"]["layout"]["font"]["size"] == 18  # the presentation template
+    assert timeline["layout"]["template"]["layout"]["font"]["size"] == 18
     assert all(t["number"]["font"]["size"] == 45 for t in card["data"])
 
 

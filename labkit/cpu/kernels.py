@@ -55,6 +55,24 @@ def check(cpu_kernels: str) -> str:
     return cpu_kernels
 
 
+def effective(cpu_kernels: str, quantization) -> str:
+    """The kernel set a compile gets: 'cmsis-nn' only for int8 activations. The Cortex-M
+    backend maps int8 operators (its quantizer is int8-only), and on a program with 16-bit
+    activations its passes gave an NPU partition an int8 tensor where Vela's command
+    stream expects int16 (digits_vit, a16w8, Ethos-U55): such a program keeps the portable
+    kernels, and the report says so (``SIXTEEN_BIT_NOTE``)."""
+    return "portable" if cpu_kernels == "cmsis-nn" and has_16bit_activations(quantization) else cpu_kernels
+
+
+def has_16bit_activations(quantization) -> bool:
+    schemes = [quantization.default, *(s for _, s in quantization.modules), *(s for _, s in quantization.types)]
+    return any(s == "a16w8" for s in schemes)
+
+
+SIXTEEN_BIT_NOTE = ("the CPU side runs on portable kernels, not CMSIS-NN: the Cortex-M backend maps int8 "
+                    "operators only, and its passes break the 16-bit tensors at NPU partition boundaries")
+
+
 def apply(edge, cpu_kernels: str, core: str):
     """The lowered EdgeProgramManager with the CPU kernel set applied."""
     if cpu_kernels == "portable":

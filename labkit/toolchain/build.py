@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..report import Artifacts, Partition, Report, tool_versions
-from ..cpu import estimate as cpu_estimate
+from ..cpu import estimate as cpu_estimate, kernels as cpu_kernels
 from . import attribution, vela
 
 SOURCE = "vela-estimate"
@@ -250,7 +250,8 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     summary["weights"] = job.weights
     summary["quantization"] = job.quantization.describe()
     summary["source"] = SOURCE
-    summary.update(cpu_estimate.summary_fields(operators, t, job.cpu_kernels, summary["inference_ms"]))
+    kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
+    summary.update(cpu_estimate.summary_fields(operators, t, kernel_set, summary["inference_ms"]))
     summary.update(tool_versions())
     summary["cache_key"] = job.key
 
@@ -258,6 +259,8 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     if job.weights == "random":
         warnings.append("built with random weights: Vela's weight compression, and so its cycle estimate, "
                         "depends on the weight values; trained weights can give different figures")
+    if kernel_set != job.cpu_kernels:
+        warnings.append(cpu_kernels.SIXTEEN_BIT_NOTE)
     if not t.has_npu:
         warnings.append(f"{t.accelerator} is a CPU-only target: every figure is the Cortex-M estimate "
                         "(cortex-m-estimate); Vela's figures are zero")

@@ -139,12 +139,13 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         with _vela_per_partition(work, clock) as partitions:
             edge = to_edge_transform_and_lower(quantized_ep, partitioner=[partitioner])
         delegation = _delegation(edge)  # as the partitioner placed them, before the CPU kernels
-    with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {job.cpu_kernels} CPU kernels"):
+    kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
+    with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {kernel_set} CPU kernels"):
         core = job.target.cpu_core
-        edge = cpu_kernels.apply(edge, job.cpu_kernels, core)
+        edge = cpu_kernels.apply(edge, kernel_set, core)
         rows = cpu_kernels.annotate_rows(partitioner.operator_rows,
                                          cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module, core),
-                                         job.cpu_kernels)
+                                         kernel_set)
     return edge, partitions, rows, delegation, len(calibration)
 
 

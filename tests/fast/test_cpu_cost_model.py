@@ -33,3 +33,13 @@ def test_derived_classes_say_so_and_get_wider_ranges():
 @pytest.mark.parametrize("kind", ["pointwise", "depthwise"])
 def test_measured_classes_name_their_fit(kind):
     assert "measured layers" in cost_model.coefficients()[kind].basis
+
+
+def test_16_bit_activations_keep_the_portable_kernels():
+    from labkit.cpu import kernels
+    from labkit.quantization import parse
+
+    assert kernels.effective("cmsis-nn", parse("int8")) == "cmsis-nn"
+    assert kernels.effective("cmsis-nn", parse("a16w8")) == "portable"
+    assert kernels.effective("cmsis-nn", parse({"default": "int8", "features.0": "a16w8"})) == "portable"
+    assert kernels.effective("portable", parse("int8")) == "portable"
