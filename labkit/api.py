@@ -51,13 +51,16 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
         memory mode provides, instead of raising ModelTooLargeError.
     """
     resolved = resolve_target(target, system_config, memory_mode, config_ini, cpu)
-    job = make_job(model, resolved, example_inputs=example_inputs, calibration_inputs=calibration_inputs,
-                   quantization=quantization, calibration=calibration, name=name, cpu_kernels=cpu_kernels)
+    m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
+    job = make_job(m, resolved, quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
     shown = scheduler.Progress(progress, label=f"{job.model} → {job.target.accelerator}")
     outcome = scheduler.run([job], use_cache=cache, in_process=in_process, progress=shown, cancel=cancel)
     if job.key in outcome.errors:
         raise outcome.errors[job.key]
-    report = _as_asked(outcome.reports[job.key], job)
+    report = _as_asked(outcome.reports[job.key], job, CompiledFrom(m, job, {
+        "model": model, "example_inputs": example_inputs, "calibration_inputs": calibration_inputs,
+        "quantization": quantization, "calibration": calibration, "name": name, "cpu_kernels": cpu_kernels,
+        "cpu": cpu, "config_ini": config_ini}))
     if not report.fits and not allow_overflow:
         s = report.summary
         raise ModelTooLargeError(
@@ -74,19 +77,35 @@ def cached(model: Any, target: "str | Target" = "corstone-320", *, example_input
     """The Report ``compile`` would return, if the cache holds it; None otherwise. Never
     compiles: for a built-in model this costs about 50 ms and imports no toolchain (your
     own model is exported once to compute its key)."""
-    job = make_job(model, resolve_target(target, system_config, memory_mode, config_ini, cpu),
-                   example_inputs=example_inputs, calibration_inputs=calibration_inputs,
-                   quantization=quantization, calibration=calibration, name=name, cpu_kernels=cpu_kernels)
+    m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
+    job = make_job(m, resolve_target(target, system_config, memory_mode, config_ini, cpu),
+                   quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
     report = disk_cache.lookup(job.key)
-    return _as_asked(report, job) if report is not None else None
+    if report is None:
+        return None
+    return _as_asked(report, job, CompiledFrom(m, job, {
+        "model": model, "example_inputs": example_inputs, "calibration_inputs": calibration_inputs,
+        "quantization": quantization, "calibration": calibration, "name": name, "cpu_kernels": cpu_kernels,
+        "cpu": cpu, "config_ini": config_ini}))
 
 
-def _as_asked(report: Report, job: CompileJob) -> Report:
+@dataclasses.dataclass(frozen=True)
+class CompiledFrom:
+    """How a Report was asked for in this session: the model, the job and ``compile``'s
+    keyword arguments (less the target), so a variant of it can be compiled (``advise``)."""
+
+    model: ResolvedModel
+    job: CompileJob
+    kwargs: dict
+
+
+def _as_asked(report: Report, job: CompileJob, origin: CompiledFrom) -> Report:
     """A cached Report may come from a compile of the same graph and weights under another
     name, or of the same hardware asked for by accelerator rather than preset: show it as asked."""
     report.summary["model"] = job.model
     report.summary["preset"] = job.target.preset or ""
     report.target = job.target
+    report.compiled_from = origin
     return report
 
 
@@ -148,7 +167,9 @@ def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu
     samples = [t for sample in [example_inputs] + (calibration or []) for t in sample]
     for name_, t in tensors + [("", t) for t in samples]:
         if hasattr(t, "detach"):
-            h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
+            # The layout too: a channels-last example input compiles to a program without the
+            # NPU's input transpose.
+            h.update(repr((name_, tuple(t.shape), str(t.dtype), t.stride())).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
     identity = {"exported": h.hexdigest(), **_quant_identity(q, None), "cpu_kernels": cpu_kernels}
     return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
@@ -159,3 +180,12 @@ def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu
 def retarget(job: CompileJob, target: Target) -> CompileJob:
     """The same model for another target (no second export)."""
     return dataclasses.replace(job, target=target, key=disk_cache.make_key(job.identity, target.key()))
+
+
+def vary(job: CompileJob, *, quantization=None, cpu_kernels: str | None = None) -> CompileJob:
+    """The same model and target with another quantization or CPU kernel set (no second export)."""
+    q = quant.parse(quantization) if quantization is not None else job.quantization
+    kernels = kernel_sets.check(cpu_kernels) if cpu_kernels is not None else job.cpu_kernels
+    identity = {**job.identity, "quantization": q.key(), "cpu_kernels": kernels}
+    return dataclasses.replace(job, quantization=q, cpu_kernels=kernels, identity=identity,
+                               key=disk_cache.make_key(identity, job.target.key()))

@@ -1,4 +1,4 @@
-"""The `labkit` command: models, targets, compile, sweep, numerics, doctor, lab, prepare, cache."""
+"""The `labkit` command: models, targets, compile, sweep, numerics, advise, doctor, lab, prepare, cache."""
 
 from __future__ import annotations
 
@@ -221,6 +221,34 @@ def cmd_cache(args) -> None:
         print(f"{cache.default_root()}: {len(cache.entries())} entries, {cache.size_bytes() / 2**20:.1f} MiB")
 
 
+def cmd_advise(args) -> None:
+    from .advise import describe_kwargs
+    from .api import compile
+
+    report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
+                     progress=not args.json, quantization=from_text(args.quantization, args.override),
+                     cpu_kernels=args.cpu_kernels, allow_overflow=True)
+    levers = args.levers.split(",") if args.levers else None
+    table = report.advise(levers=levers, budget=args.budget, progress=not args.json)
+    if args.json:
+        rows = [{**row, "kwargs": describe_kwargs(row["kwargs"])} for row in table.to_dict(orient="records")]
+        print(json.dumps({"attrs": table.attrs, "advice": rows}, indent=1, default=str))
+        return
+    print(f"{report.summary['model']} on {report.target.label}: {table.attrs['message']}")
+    if table.empty:
+        return
+    print("Each change was compiled; deltas against the report above: ms (vela-estimate + cortex-m-estimate), "
+          "cycles (vela-estimate), CPU cycles (cortex-m-estimate), SRAM KiB (vela-estimate)"
+          + (", accuracy (tosa-reference)" if table["delta_accuracy"].notna().any() else "") + ".")
+    for n, row in enumerate(table.itertuples(), 1):
+        print(f"\n{n}. {row.change}\n   benefit: {row.benefit}\n   why: {row.why}")
+        print(f"   delta: {row.delta_ms:+.3f} ms, {row.delta_cycles:+,.0f} cycles, {row.delta_cpu_cycles:+,.0f} CPU "
+              f"cycles, {row.delta_sram_kib:+.1f} KiB SRAM"
+              + (f", {100 * row.delta_accuracy:+.1f} points accuracy" if row.delta_accuracy == row.delta_accuracy
+                 else "") + f"; fits: {row.fits}")
+        print(f"   compile it: {', '.join(f'{k}={v!r}' for k, v in describe_kwargs(row.kwargs).items())}")
+
+
 def _quantization_arguments(parser) -> None:
     parser.add_argument("--quantization", default=DEFAULT, choices=list(SCHEMES),
                         help=f"the scheme (default {DEFAULT})")
@@ -274,6 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--json", action="store_true", help="print {attrs, operators} as JSON")
     _quantization_arguments(n)
     n.set_defaults(func=cmd_numerics)
+
+    a = sub.add_parser("advise", help="candidate changes (NPU config, rewrites, CPU kernels, quantization), each "
+                       "measured by a real compile, best first")
+    a.add_argument("model")
+    a.add_argument("--target", default="corstone-320", help="preset or accelerator (default: corstone-320)")
+    a.add_argument("--system-config")
+    a.add_argument("--memory-mode")
+    _quantization_arguments(a)
+    a.add_argument("--cpu-kernels", default="cmsis-nn", choices=["cmsis-nn", "portable"])
+    a.add_argument("--levers", help="comma-separated: target,rewrites,cpu_kernels,quantization (default: all)")
+    a.add_argument("--budget", type=int, help="at most this many compiles (cache hits are free)")
+    a.add_argument("--json", action="store_true", help="print {attrs, advice} as JSON")
+    a.set_defaults(func=cmd_advise)
 
     sub.add_parser("doctor", help="tool versions, FVP, cache").set_defaults(func=cmd_doctor)
 

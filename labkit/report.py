@@ -102,6 +102,7 @@ class Report:
         self.directory = directory
         self.target = target
         self.from_cache = False
+        self.compiled_from = None  # api.CompiledFrom, set by compile() / cached() in this session
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
@@ -177,6 +178,21 @@ class Report:
         from .insights import hotspots
 
         return hotspots(self.operators, float(self.summary["total_cycles"]), self.target.macs, top)
+
+    @property
+    def sram_need_kib(self) -> float:
+        """What the configuration needs in SRAM: Vela's SRAM use, plus the weights when the
+        memory mode keeps them in SRAM (Vela books them as on-chip flash there)."""
+        s = self.summary
+        return float(s["sram_kib"]) + (float(s["flash_kib"]) if self.target.weights_in_sram else 0.0)
+
+    def advise(self, *, data=None, levers=None, budget: int | None = None, progress=True, cancel=None):
+        """Candidate changes (NPU configuration, source rewrites, CPU kernels, per-module
+        quantization), each measured by a real compile and ranked by measured benefit:
+        see ``labkit.advise.advise``."""
+        from .advise import advise
+
+        return advise(self, data=data, levers=levers, budget=budget, progress=progress, cancel=cancel)
 
     # ------------------------------------------------------------ display
     def to_html(self, path) -> Path:

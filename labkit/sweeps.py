@@ -130,10 +130,7 @@ def _table(jobs, outcome) -> pd.DataFrame:
             row.update({c: report.summary[c] for c in COLUMNS if c in report.summary.index and c not in row})
             row["from_cache"] = report.from_cache
             row["fits"] = report.fits  # False: needs more SRAM than the memory mode gives
-            # What the configuration needs in SRAM: Vela's SRAM use, plus the weights when the
-            # memory mode keeps them in SRAM (Vela books them as on-chip flash there).
-            row["sram_need_kib"] = report.summary["sram_kib"] + (report.summary["flash_kib"]
-                                                                  if t.weights_in_sram else 0.0)
+            row["sram_need_kib"] = report.sram_need_kib
         rows.append(row)
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
 

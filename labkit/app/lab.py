@@ -22,13 +22,14 @@ from ..api import STAGES, cached, warm_up
 from ..quantization import DEFAULT, SCHEMES, from_text
 from ..api import compile as compile_model
 from ..views import tables, theme
+from .advice_panel import AdvicePanel
 from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
 from .numerics_panel import NumericsPanel
 
 # The one list of output tabs.
-TABS = ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Artifacts", "Compare", "FVP")
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Advice", "Artifacts", "Compare", "FVP")
 
 # Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
@@ -51,7 +52,9 @@ class Lab(StatusBox, widgets.VBox):
     compile_button, cancel_button, progress, stage, status, tabs, outputs (dict: tab
     title -> Output), export_button, compare (the Compare tab's ComparePanel:
     ``lab.compare.run()`` sweeps every NPU), numerics (the Numerics tab's
-    NumericsPanel: ``lab.numerics.run()``), fvp (the FVP tab's FvpPanel:
+    NumericsPanel: ``lab.numerics.run()``), advice (the Advice tab's AdvicePanel:
+    ``lab.advice.run()`` measures candidate changes; ``lab.compile_advice(kwargs)``
+    compiles one), fvp (the FVP tab's FvpPanel:
     ``lab.fvp.run()`` runs the report on a Corstone FVP). ``report`` is the Report
     on show, ``reports`` every Report of this session by ``selection()``.
     """
@@ -112,7 +115,9 @@ class Lab(StatusBox, widgets.VBox):
         self.outputs["FVP"] = self.fvp.output
         self.numerics = NumericsPanel(self)  # the Numerics tab: where quantization loses accuracy
         self.outputs["Numerics"] = self.numerics.output
-        panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics}
+        self.advice = AdvicePanel(self)  # the Advice tab: candidate changes, each measured by a compile
+        self.outputs["Advice"] = self.advice.output
+        panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics, "Advice": self.advice}
         pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts"
                  else panels.get(t, self.outputs[t]) for t in TABS]
         self.tabs = widgets.Tab(children=pages, titles=TABS)
@@ -240,14 +245,49 @@ class Lab(StatusBox, widgets.VBox):
         self._set_busy(True)
         return self._start("labkit-compile", (choice, self._cancel), self.reports, choice, wait)
 
-    def _run(self, choice, cancel: threading.Event) -> None:
-        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
+    def compile_advice(self, kwargs: dict, change: str = "", wait: bool = True):
+        """Compile one of the Advice tab's changes (``labkit.compile(**kwargs)``) and show it.
+        The NPU, quantization and CPU-kernel controls follow the change where they can
+        express it (a rewritten model cannot be: the status line says so)."""
+        if self.busy():
+            self._say("A compile is already running; press Cancel to stop it.")
+            return None
+        self._follow(kwargs)
+        self._cancel = threading.Event()
+        self._set_busy(True)
+        return self._start("labkit-compile", (("advice", change), self._cancel, kwargs), self.reports,
+                           ("advice", change), wait)
+
+    def _follow(self, kwargs: dict) -> None:
+        q = kwargs.get("quantization")
+        self._syncing = True
+        try:
+            if isinstance(q, dict):
+                self.quantization.value = q.get("default", DEFAULT)
+                self.overrides.value = ", ".join(f"{k}={v}" for k, v in q.items() if k != "default")
+            elif isinstance(q, str):
+                self.quantization.value, self.overrides.value = q, ""
+            self.cpu_kernels.value = kwargs.get("cpu_kernels", self.cpu_kernels.value)
+        finally:
+            self._syncing = False
+        target = kwargs.get("target")
+        if target in targets.PRESETS or target in targets.accelerators():
+            accelerator = targets.PRESETS[target][0] if target in targets.PRESETS else target
+            self._set_accelerator(accelerator, kwargs.get("system_config"), kwargs.get("memory_mode"))
+
+    def _run(self, choice, cancel: threading.Event, kwargs: dict | None = None) -> None:
+        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice if kwargs is None else (
+            self.model.value, "", "", "", "", "")
         started = time.perf_counter()
         try:
-            target = targets.resolve_target(accelerator, system_config, memory_mode)
-            self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
-            report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
-                                   name=name, quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
+            if kwargs is not None:
+                self._say(f"Compiling the advice: {_html.escape(choice[1])}…")
+                report = compile_model(**{**kwargs, "progress": self._on_progress, "cancel": cancel})
+            else:
+                target = targets.resolve_target(accelerator, system_config, memory_mode)
+                self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
+                report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
+                                       name=name, quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
         except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
             self._error(one_line(e))
         else:
@@ -298,6 +338,7 @@ class Lab(StatusBox, widgets.VBox):
             self.outputs[title].outputs = tuple(outputs)
         self.fvp.show(report)
         self.numerics.show(report)
+        self.advice.show(report)
         self.export_button.disabled = False
         cpu = (f"; CPU {s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms (cortex-m-estimate)"
                if "cpu_ms_low" in s else "")

@@ -69,3 +69,25 @@ def numerics_worst(table, rows: int = 8) -> str:
             "sqnr_drop_db": "drop (dB)"})
     body = shown.to_html(index=False, border=0, classes="labkit-table", na_rep="—", float_format="{:.1f}".format)
     return f"<p><b>Where error enters</b> (largest drops first):</p>{body}"
+
+
+def advice(df) -> str:
+    """``report.advise()``: each measured change, best first, with its deltas and sources."""
+    if df.empty:
+        return f"<p>{html.escape(df.attrs.get('message', 'No advice.'))}</p>"
+    shown = df.reset_index(drop=True)
+    shown.index = shown.index + 1
+    columns = {"change": "change", "benefit": "benefit (measured)", "why": "why",
+               "delta_ms": "Δ time (ms; vela-estimate + cortex-m-estimate)", "delta_cycles": "Δ NPU cycles (vela-estimate)",
+               "delta_cpu_cycles": "Δ CPU cycles (cortex-m-estimate)", "delta_sram_kib": "Δ SRAM (KiB; vela-estimate)",
+               "delta_accuracy": "Δ accuracy (points; tosa-reference)", "fits": "fits"}
+    shown = shown[[c for c in columns if c in shown and (c != "delta_accuracy" or shown[c].notna().any())]]
+    formats = {"delta_ms": "{:+.3f}", "delta_cycles": "{:+,.0f}", "delta_cpu_cycles": "{:+,.0f}",
+               "delta_sram_kib": "{:+.1f}"}
+    for column, fmt in formats.items():
+        shown[column] = [fmt.format(v) if v == v else "—" for v in shown[column]]
+    if "delta_accuracy" in shown:
+        shown["delta_accuracy"] = [f"{100 * v:+.1f}" if v == v else "—" for v in shown["delta_accuracy"]]
+    body = shown.rename(columns=columns).to_html(border=0, classes="labkit-table", na_rep="—")
+    return (f"<p>{html.escape(df.attrs.get('message', ''))}</p>"
+            f"<div style='overflow-x:auto'>{body}</div>")
