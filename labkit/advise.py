@@ -66,8 +66,9 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
     (``delta_ms``, ``delta_cycles`` vela-estimate, ``delta_cpu_cycles`` cortex-m-estimate,
     ``delta_sram_kib``, ``delta_accuracy`` tosa-reference when there is data), ``fits``,
     and ``kwargs``: ``labkit.compile(**kwargs)`` compiles the change.
-    ``attrs``: ``message`` (what was tried), ``sources``, ``not_tried`` (over budget),
-    ``failed`` (candidates whose compile failed, with the error).
+    ``attrs``: ``message`` (what was tried), ``sources``, ``rejected`` (changes measured
+    without a benefit, with their deltas), ``not_tried`` (over budget), ``failed``
+    (candidates that could not be measured, with the error).
 
     data: (inputs, labels) to measure accuracy on; default: the model's evaluation data.
     levers: a subset of ``LEVERS``; default all. budget: at most this many compiles.
@@ -109,9 +110,12 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
                            else f"{type(error).__name__}: {error}"})
             continue
         rows.append(_row(c, report, measured, accuracy))
-    table = _rank(pd.DataFrame(rows, columns=COLUMNS + ["_score"]))
+    every = pd.DataFrame(rows, columns=COLUMNS + ["_score"])
+    table = _rank(every)
+    rejected = every[every["_score"].isna()].drop(columns=["_score", "kwargs", "benefit"])
     table.attrs.update({"model": report.summary["model"], "target": report.target.label, "sources": SOURCES,
                         "tried": len(tried), "not_tried": [c.change for c in not_tried], "failed": failed,
+                        "rejected": rejected.to_dict(orient="records"),
                         "data": "none: accuracy not measured" if evaluation is None else "given" if data is not None
                         else "the model's evaluation data"})
     table.attrs["message"] = _message(table, report, len(tried), not_tried, failed)
@@ -388,8 +392,9 @@ def _benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | 
     if smaller >= SMALLER_SRAM_PCT and faster > -FASTER_PCT:
         said.append(f"{smaller:.1f}% less SRAM")
     if fewer_macs and faster > -SMALLER_NPU_SLOWER_PCT:
-        said.append(f"a smaller NPU ({measured.target.macs} MACs), {abs(faster):.1f}% "
-                    + ("faster" if faster >= 0 else "slower"))
+        said.append(f"a smaller NPU ({measured.target.macs} MACs), "
+                    + ("as fast" if abs(faster) < 0.05 else f"{abs(faster):.1f}% " + ("faster" if faster > 0
+                                                                                     else "slower")))
     if not said:
         return "", None
     costs = []
@@ -417,7 +422,8 @@ def _message(table, report, tried: int, not_tried: list, failed: list) -> str:
     else:
         text = f"{len(table)} of {tried} measured change(s) improve {name} on {target}, best first."
     if not_tried:
-        text += f" {len(not_tried)} more not tried (budget): {'; '.join(not_tried)}."
+        text += (f" {len(not_tried)} more not tried (budget; attrs['not_tried'] lists them): asking again "
+                 "continues, as what was compiled is cached.")
     if failed:
         text += f" {len(failed)} could not be measured (see attrs['failed'])."
     return text

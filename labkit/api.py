@@ -134,8 +134,7 @@ def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=N
     part of the model's identity (they change its lowered program)."""
     q, samples = quant.parse(quantization), quant.check_calibration(calibration)
     cpu_kernels = kernel_sets.check(cpu_kernels)
-    m = model if isinstance(model, ResolvedModel) else resolve(
-        model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
+    m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     if q.modules or q.types:
         quant.check_modules(q, m.exported if m.module is None and m.exported is not None else m.float_module())
     if m.builtin is not None:

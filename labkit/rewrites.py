@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .views.paths import short_source
+
 
 @dataclass
 class Rewrite:
@@ -37,21 +39,6 @@ def _code_at(source: str) -> str:
     path, _, line = source.rpartition(":")
     text = linecache.getline(path, int(line)).strip() if line.isdigit() else ""
     return f"`{text}`" if text else ""
-
-
-def shown_path(source: str) -> str:
-    """A source location relative to the working folder or the labkit package, not an
-    absolute machine path."""
-    path, _, line = source.rpartition(":")
-    if not path:
-        return source
-    p = Path(path)
-    for base, prefix in ((Path.cwd(), ""), (Path(__file__).resolve().parent, "labkit/")):
-        try:
-            return f"{prefix}{p.resolve().relative_to(base)}:{line}"
-        except ValueError:
-            continue
-    return source
 
 
 def channels_last_input(report, example: tuple, calibration: list | None) -> Rewrite | None:
@@ -75,7 +62,7 @@ def channels_last_input(report, example: tuple, calibration: list | None) -> Rew
     def as_fed(sample: tuple) -> tuple:
         return tuple(t.to(memory_format=torch.channels_last) if i in images else t for i, t in enumerate(sample))
 
-    where = f" at {shown_path(source)} {_code_at(source)}".rstrip() if source else ""
+    where = f" at {short_source(source)} {_code_at(source)}".rstrip() if source else ""
     return Rewrite(
         change="feed the input channels-last: call the model with `x.to(memory_format=torch.channels_last)` "
                "(and compile with such example inputs); the NPU then reads NHWC and needs no input transpose",
@@ -121,7 +108,7 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
     if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(_flat(before), _flat(after))):
         return None
     edits = "; ".join(
-        f"{shown_path(src) or 'forward()'}: {_code_at(src) or '`x.mean((2, 3))`'} → "
+        f"{short_source(src) if src else 'forward()'}: {_code_at(src) or '`x.mean((2, 3))`'} → "
         f"`{'F.adaptive_avg_pool2d(x, 1)' if keep else 'F.adaptive_avg_pool2d(x, 1).flatten(1)'}`"
         for src, keep in rewritten)
     return Rewrite(change=f"average over H,W with adaptive_avg_pool2d instead of mean: {edits}",
@@ -130,10 +117,13 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
 
 
 def _mean_rows(ops: pd.DataFrame, sources: list[str]) -> str:
-    rows = ops[ops["source"].isin(sources) & ops["op"].str.match(r"aten\.(mean|sum|mul)")]
+    # By file name and line: a cache hit of a notebook's model keeps the first kernel's cell path.
+    names = {Path(s).name for s in sources if s}
+    rows = ops[ops["source"].map(lambda s: Path(s).name in names if s else False)
+               & ops["op"].str.match(r"aten\.(mean|sum|mul)")]
     npu = rows[rows["placement"] == "NPU"]
     cycles = int(npu["cycles"].fillna(0).sum())
-    where = ", ".join(sorted({shown_path(s) for s in sources if s}))
+    where = ", ".join(sorted({short_source(s) for s in sources if s}))
     placed = f"{len(rows) - len(npu)} on the CPU, " if len(rows) > len(npu) else ""
     return (f"the mean over H,W lowers to REDUCE_SUM and a multiply ({placed}{cycles:,} NPU cycles, "
             f"vela-estimate) at {where or 'forward()'}")

@@ -24,3 +24,17 @@ def test_compile_readable_and_csv(compiled, tmp_path):
     import pandas as pd
 
     assert (pd.read_csv(csv_path)["placement"] == "CPU").sum() >= 1
+
+
+def test_advise_json(compiled):
+    compiled("deep_autoencoder", "ethos-u55-128")
+    out = labkit("advise", "deep_autoencoder", "--target", "corstone-300", "--levers", "target", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    top = data["advice"][0]
+    assert top["kwargs"]["memory_mode"] == "Sram_Only" and top["kwargs"]["model"] == "deep_autoencoder"
+    assert top["delta_cycles"] < 0 and data["attrs"]["sources"]["delta_cycles"] == "vela-estimate"
+    readable = labkit("advise", "deep_autoencoder", "--target", "corstone-300", "--levers", "rewrites")
+    assert readable.returncode == 0 and "No lever applies" in readable.stdout
+    bad = labkit("advise", "deep_autoencoder", "--levers", "faster")
+    assert bad.returncode == 2 and "choose from target" in bad.stderr

@@ -143,3 +143,19 @@ def test_the_numerics_tab_shows_where_accuracy_is_lost():
     assert "largest drop" in lab.numerics.status.value and lab.numerics.progress.bar_style == "success"
     html = "".join(o["data"].get("text/html", "") for o in lab.numerics.output.outputs)
     assert "By module" in html and "Where error enters" in html
+
+
+def test_the_advice_tab_measures_changes_and_compiles_one(compiled):
+    compiled("deep_autoencoder", "ethos-u55-128")
+    lab = Lab(warm=False, model="deep_autoencoder", target="corstone-300")  # shown from the cache
+    before = lab.report
+    assert before is not None and not lab.advice.button.disabled
+    table = lab.advice.run()
+    assert table is not None and "Sram_Only" in table.iloc[0]["change"]
+    html = lab.advice.output.outputs[0]["data"]["text/html"]
+    assert "Δ NPU cycles (vela-estimate)" in html and table.attrs["message"] in lab.advice.status.value
+    first = lab.advice.suggestions.children[0]
+    first.children[0].click()  # "Compile #1": in the background, as a user's click
+    lab._thread.join()
+    assert lab.report.target.memory_mode == "Sram_Only" == lab.memory_mode.value  # the controls follow
+    assert lab.report.summary["total_cycles"] == before.summary["total_cycles"] + table.iloc[0]["delta_cycles"]

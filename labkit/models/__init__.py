@@ -236,6 +236,8 @@ def resolve(model, *, example_inputs=None, calibration_inputs=None, name: str | 
     a ``(module, example_inputs)`` pair or the path of a torch.export ``.pt2`` file."""
     from ..inputs import as_tuple
 
+    if isinstance(model, ResolvedModel):
+        return model
     example = as_tuple(example_inputs, "example_inputs") if example_inputs is not None else None
     calibration = [as_tuple(c, "calibration_inputs") for c in calibration_inputs] if calibration_inputs else None
     if isinstance(model, str) and model in registry():

@@ -13,8 +13,21 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
-                    SOURCE_LABELS, empty, note, px, style)
+from .paths import short_source
+from .theme import (
+    CPU_COLOR,
+    FONT_COLOR,
+    GRID_COLOR,
+    LIMIT_COLOR,
+    MEMORY_COLOR,
+    NPU_COLOR,
+    PLOTLY_CONFIG,
+    SOURCE_LABELS,
+    empty,
+    note,
+    px,
+    style,
+)
 
 __all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "timeline",
            "source_label", "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR",
@@ -48,12 +61,6 @@ def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:
 def _short_op(op: str) -> str:
     """'convolution' for 'aten.convolution'; backend ops keep their 'tosa.' prefix."""
     return op[5:] if op.startswith("aten.") else op
-
-
-def short_source(source: str) -> str:
-    """'mlperf_tiny/ds_cnn.py:73' rather than the whole site-packages path."""
-    parts = str(source or "").replace("\\", "/").split("/")
-    return "/".join(parts[-2:]) if source else "—"
 
 
 # ------------------------------------------------------------------ placement

@@ -78,7 +78,8 @@ def advice(df) -> str:
     shown = df.reset_index(drop=True)
     shown.index = shown.index + 1
     columns = {"change": "change", "benefit": "benefit (measured)", "why": "why",
-               "delta_ms": "Δ time (ms; vela-estimate + cortex-m-estimate)", "delta_cycles": "Δ NPU cycles (vela-estimate)",
+               "delta_ms": "Δ time (ms; vela-estimate + cortex-m-estimate)",
+               "delta_cycles": "Δ NPU cycles (vela-estimate)",
                "delta_cpu_cycles": "Δ CPU cycles (cortex-m-estimate)", "delta_sram_kib": "Δ SRAM (KiB; vela-estimate)",
                "delta_accuracy": "Δ accuracy (points; tosa-reference)", "fits": "fits"}
     shown = shown[[c for c in columns if c in shown and (c != "delta_accuracy" or shown[c].notna().any())]]

@@ -12,7 +12,7 @@ def labkit(*args, timeout=600):
 def test_help_lists_commands():
     out = labkit("--help")
     assert out.returncode == 0
-    for cmd in ("models", "targets", "compile", "doctor", "lab"):
+    for cmd in ("models", "targets", "compile", "advise", "doctor", "lab"):
         assert cmd in out.stdout
 
 

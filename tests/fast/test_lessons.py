@@ -11,8 +11,8 @@ from labkit import lessons
 SOURCES = lessons.sources()
 
 
-def test_ten_lessons_in_order():
-    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 11)]
+def test_eleven_lessons_in_order():
+    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 12)]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
@@ -61,6 +61,6 @@ def test_select_names_what_is_missing():
     from labkit.errors import LabkitError
 
     assert [s.name[:2] for s in lessons.select([1, 3])] == ["01", "03"]
-    assert lessons.select([10])[0].name.startswith("10_")
-    with pytest.raises(LabkitError, match="no lesson 11"):
-        lessons.select([11])
+    assert lessons.select([11])[0].name.startswith("11_")
+    with pytest.raises(LabkitError, match="no lesson 12"):
+        lessons.select([12])

@@ -1,0 +1,45 @@
+"""How advice is shown and passed on, without compiling: the table's HTML (units and
+sources in the headers, an empty table's message) and the compile arguments in words."""
+
+import pandas as pd
+import torch
+
+from labkit.advise import COLUMNS, call_text, describe_kwargs
+from labkit.views import tables
+
+
+def _advice(rows):
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs["message"] = f"{len(df)} of 3 measured change(s) improve m on t, best first."
+    return df
+
+
+def test_the_table_says_units_and_sources_and_leaves_out_accuracy_without_data():
+    df = _advice([{"change": "memory mode Sram_Only instead of Shared_Sram", "lever": "target",
+                   "benefit": "81.9% faster", "why": "memory-bound", "delta_ms": -0.48, "delta_cycles": -240192.0,
+                   "delta_cpu_cycles": 0.0, "delta_sram_kib": 274.9, "delta_accuracy": float("nan"), "fits": True,
+                   "kwargs": {"model": "m"}}])
+    html = tables.advice(df)
+    assert "Δ NPU cycles (vela-estimate)" in html and "Δ CPU cycles (cortex-m-estimate)" in html
+    assert "-240,192" in html and "+274.9" in html and "81.9% faster" in html
+    assert "accuracy" not in html  # no data: no column that would be all dashes
+    assert df.attrs["message"] in html
+
+
+def test_an_empty_table_shows_its_message():
+    df = _advice([])
+    df.attrs["message"] = "Nothing to improve: labkit compiled 3 candidate change(s)."
+    assert "Nothing to improve" in tables.advice(df) and "<table" not in tables.advice(df)
+
+
+def test_kwargs_in_words_for_json_and_display():
+    x = torch.rand(1, 3, 8, 8).to(memory_format=torch.channels_last)
+    kwargs = {"model": torch.nn.Conv2d(3, 4, 3), "example_inputs": (x,), "target": "corstone-320",
+              "quantization": {"default": "int8", "features.1": "a16w8"},
+              "calibration_inputs": [(x,)] * 8}
+    words = describe_kwargs(kwargs)
+    assert words["model"] == "<Conv2d: the rewritten copy of the model>"
+    assert words["example_inputs"] == ["<tensor 1x3x8x8 float32 channels-last>"]
+    assert words["calibration_inputs"] == "<8 samples>" and words["quantization"]["features.1"] == "a16w8"
+    assert call_text(kwargs).startswith("labkit.compile(model=<Conv2d") and "target='corstone-320'" in call_text(
+        kwargs)
