@@ -195,6 +195,23 @@ class Report:
         return advise(self, data=data, levers=levers, budget=budget, progress=progress, cancel=cancel)
 
     # ------------------------------------------------------------ display
+    def to_model_explorer(self, folder, numerics=None) -> Path:
+        """Write the graph (Model Explorer graph JSON, ``graph.json``) and labkit's overlays
+        (Model Explorer node-data JSON, one file each: placement, NPU cycles, the CPU range,
+        and SQNR given a ``labkit.numerics`` table) into ``folder``; see views.model_explorer."""
+        from .views.model_explorer import export
+
+        return export(self, folder, numerics)
+
+    def explore(self, numerics=None, height: int = 720):
+        """The graph with labkit's overlays in Google's Model Explorer, shown inline (a
+        local Model Explorer server on 127.0.0.1, one per kernel; works offline)."""
+        from IPython.display import HTML
+
+        from .app.graph import iframe_html, url
+
+        return HTML(iframe_html(url(self, numerics), height))
+
     def to_html(self, path) -> Path:
         """One standalone, offline HTML file: interactive figures, tables, target, versions, sources."""
         from .views.html import write_html

@@ -38,8 +38,8 @@ def test_compile_fills_the_tabs(reports):
     report = lab.compile()
     assert report is not None and lab.report is report
     assert report.summary["cache_key"] == reports["ethos-u55-128"].summary["cache_key"]
-    assert tuple(lab.tabs.titles) == TABS == ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Advice",
-                                              "Artifacts", "Compare", "FVP")
+    assert tuple(lab.tabs.titles) == TABS == ("Summary", "Placement", "Cycles", "Memory", "Graph", "Numerics",
+                                              "Advice", "Artifacts", "Compare", "FVP")
     (placement,) = _figures(lab.outputs["Placement"])
     cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
     assert cpu["marker"]["color"] == plots.CPU_COLOR and len(_array(cpu["x"])) == report.summary["cpu_ops"]

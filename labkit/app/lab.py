@@ -26,10 +26,11 @@ from .advice_panel import AdvicePanel
 from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
+from .graph import GraphPanel
 from .numerics_panel import NumericsPanel
 
 # The one list of output tabs.
-TABS = ("Summary", "Placement", "Cycles", "Memory", "Numerics", "Advice", "Artifacts", "Compare", "FVP")
+TABS = ("Summary", "Placement", "Cycles", "Memory", "Graph", "Numerics", "Advice", "Artifacts", "Compare", "FVP")
 
 # Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
@@ -54,7 +55,8 @@ class Lab(StatusBox, widgets.VBox):
     ``lab.compare.run()`` sweeps every NPU), numerics (the Numerics tab's
     NumericsPanel: ``lab.numerics.run()``), advice (the Advice tab's AdvicePanel:
     ``lab.advice.run()`` measures candidate changes; ``lab.compile_advice(kwargs)``
-    compiles one), fvp (the FVP tab's FvpPanel:
+    compiles one), graph (the Graph tab's GraphPanel: ``lab.graph.run()`` shows the
+    report in Model Explorer), fvp (the FVP tab's FvpPanel:
     ``lab.fvp.run()`` runs the report on a Corstone FVP). ``report`` is the Report
     on show, ``reports`` every Report of this session by ``selection()``.
     """
@@ -117,7 +119,10 @@ class Lab(StatusBox, widgets.VBox):
         self.outputs["Numerics"] = self.numerics.output
         self.advice = AdvicePanel(self)  # the Advice tab: candidate changes, each measured by a compile
         self.outputs["Advice"] = self.advice.output
-        panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics, "Advice": self.advice}
+        self.graph = GraphPanel(self)  # the Graph tab: Model Explorer with labkit's overlays
+        self.outputs["Graph"] = self.graph.output
+        panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics, "Advice": self.advice,
+                  "Graph": self.graph.widget}
         pages = [widgets.VBox([self.export_button, self.outputs[t]]) if t == "Artifacts"
                  else panels.get(t, self.outputs[t]) for t in TABS]
         self.tabs = widgets.Tab(children=pages, titles=TABS)
@@ -339,6 +344,7 @@ class Lab(StatusBox, widgets.VBox):
         self.fvp.show(report)
         self.numerics.show(report)
         self.advice.show(report)
+        self.graph.show(report)
         self.export_button.disabled = False
         cpu = (f"; CPU {s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms (cortex-m-estimate)"
                if "cpu_ms_low" in s else "")
