@@ -212,3 +212,49 @@ def test_lesson_1_in_chromium(jupyter, compiled):
                      .some(e => e.textContent.includes('ethos-u55-128'))""", timeout=300_000)
         app.screenshot(path=str(ARTIFACTS / "lesson1-app-u55.png"))
         browser.close()
+
+
+def test_graph_view_offline(jupyter, compiled):
+    """report.explore() in JupyterLab with every request off this machine blocked: Model
+    Explorer shows the graph, and the overlay values it reads match the report."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    report = compiled("ds_cnn", "ethos-u55-128")
+    base, token, root = jupyter
+    code = 'import labkit\nreport = labkit.compile("ds_cnn", "ethos-u55-128", progress=False)\nreport.explore()'
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), root / "graph.ipynb")
+    ops = report.operators
+    first_conv = ops[ops["op"] == "aten.convolution"].iloc[0]
+    blocked = []
+
+    def local_only(route):
+        host = route.request.url.split("/")[2].split(":")[0]
+        if host in ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.route("**/*", local_only)
+        page.goto(f"{base}/lab/tree/graph.ipynb?reset&token={token}")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        _run_all_cells(page)
+        page.wait_for_selector("iframe[title='Model Explorer']", timeout=300_000)
+        frame = page.frame_locator("iframe[title='Model Explorer']")
+        stats = frame.locator("table", has=frame.locator("td", has_text="Sum")).first
+        stats.wait_for(timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "graph-view.png"))
+        labels = [t.strip() for t in stats.locator("th .stat-label").all_inner_texts()]
+        column = labels.index("NPU cycles (vela-estimate)") + 1  # the first column names the statistic
+        sums = stats.locator("tr", has=frame.locator("td", has_text="Sum")).first.locator("td").all_inner_texts()
+        nodes = frame.locator("table", has=frame.locator("td", has_text="convolution")).last
+        row = nodes.locator("tr", has=frame.locator("td", has_text="convolution")).first.locator("td").all_inner_texts()
+        browser.close()
+    assert float(sums[column].strip().replace(",", "")) == ops["cycles"].sum(), (labels, sums)
+    assert str(int(first_conv["cycles"])) in [c.strip() for c in row], row  # a node's value, read from the page
+    assert "NPU partition 0" in [c.strip() for c in row], (row, blocked)

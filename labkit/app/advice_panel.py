@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from ..advise import call_text
 from ..views import tables
 from .common import StatusBox, describe, html_bundle, one_line
 
@@ -91,8 +92,9 @@ class AdvicePanel(StatusBox, widgets.VBox):
                                     layout=widgets.Layout(width="auto"))
             button.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.lab.compile_advice(
                 kwargs, change, wait=False))
-            rows.append(widgets.HBox([button, widgets.HTML(f"{_html.escape(row.benefit)}: "
-                                                           f"{_html.escape(row.change)}")]))
+            rows.append(widgets.HBox([button, widgets.HTML(
+                f"{_html.escape(row.benefit)}: {_html.escape(row.change)}<br><code style='font-size:11px'>"
+                f"{_html.escape(call_text(row.kwargs))}</code>")]))
         self.suggestions.children = tuple(rows)
         self.progress.max, self.progress.value, self.progress.bar_style = 1, 1, "success"
         self.stage.value = ""

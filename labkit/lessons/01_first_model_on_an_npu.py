@@ -16,6 +16,7 @@
 # %%
 import labkit
 from labkit import plots
+from labkit.views import styled
 
 report = labkit.compile("mobilenet_v2", "corstone-320")
 report
@@ -46,7 +47,7 @@ plots.placement(report)
 plots.cycles(report, by="module", depth=2)
 
 # %%
-report.hotspots()
+styled.hotspots(report.hotspots())
 
 # %% [markdown]
 # ## Try it yourself

@@ -23,6 +23,7 @@ from IPython.display import display
 from torch import nn
 
 from labkit import plots
+from labkit.views import styled
 
 pd.set_option("display.max_colwidth", None)  # show the partitioner's reasons in full
 
@@ -61,7 +62,7 @@ plots.placement(u55)
 
 # %%
 print("NPU partitions:", u55.summary["partitions"])
-u55.cpu_work[["op", "kind", "shape", "dtype", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_high", "source"]]
+styled.cpu_work(u55.cpu_work[["op", "kind", "shape", "dtype", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]])
 
 # %% [markdown]
 # Read it from the top: the input is quantized; partition 0 runs; the pool runs on the CPU; partition 1 runs; the 12 scores are dequantized. labkit compiles the CPU side as ExecuTorch's Cortex-M backend does (`cpu_kernels="cmsis-nn"`, the default): the dequantize → float pool → quantize round trip becomes **one int8 CMSIS-NN kernel**, `cortex_m.quantized_avg_pool2d`, so the two conversions have no kernel of their own.
@@ -76,7 +77,7 @@ print(u55.summary_text())
 
 # %%
 portable = labkit.compile("ds_cnn", "ethos-u55-128", cpu_kernels="portable")
-portable.cpu_work[["op", "kind", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_high"]]
+styled.cpu_work(portable.cpu_work[["op", "kind", "bytes", "kernel", "cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]])
 
 # %% [markdown]
 # What you can see is the shape of the cost: every partition boundary is a round trip of dequantize → CPU operator → quantize over the whole tensor that crosses it, plus one more start of the NPU. Fewer boundaries and smaller tensors at them mean less CPU work.

@@ -24,6 +24,7 @@ from IPython.display import display
 from torch import nn
 
 from labkit import plots
+from labkit.views import styled
 
 pd.set_option("display.max_colwidth", None)  # hints and source lines in full
 
@@ -97,10 +98,10 @@ plots.memory(report)
 # %% [markdown]
 # ## Hotspots, with hints
 #
-# `report.hotspots()` lists the operators that dominate the estimate, with the source line that created them and, where a rule applies, a hint you can act on. `util_pct` is how busy the MAC array is: the operator's MACs over its cycles × the NPU's MACs per cycle.
+# `report.hotspots()` lists the operators that dominate the estimate, with the source line that created them and, where a rule applies, a hint you can act on. `util_pct` (*MAC use %*) is how busy the MAC array is: the operator's MACs over its cycles × the NPU's MACs per cycle.
 
 # %%
-report.hotspots()
+styled.hotspots(report.hotspots())
 
 # %% [markdown]
 # The MAC array of an Ethos-U computes many channels in parallel, so layers with few channels per output — like the depthwise convolutions of the inverted-residual blocks, one input channel per output channel — leave much of it idle.
@@ -114,8 +115,16 @@ report.layers.loc[report.layers["node"] == top["node"],
 
 
 # %% [markdown]
-# Two layers: the convolution itself, and before it a `TRANSPOSE` of the 224×224×3 input image from PyTorch's channels-first layout to the NPU's channels-last (the layout changes of lesson 2). labkit charges it to the first operator that reads the input, and it costs more than the convolution: the low utilisation in the hint comes mostly from it, while the convolution alone keeps a fair share of the MACs busy. Both are the price of a 3-channel image entering the NPU — nothing to fix in the model, but now you know what the number is made of.
+# Two layers: the convolution itself, and before it a `TRANSPOSE` of the 224×224×3 input image from PyTorch's channels-first layout to the NPU's channels-last (the layout changes of lesson 2). labkit charges it to the first operator that reads the input, and it costs more than the convolution: the low utilisation in the hint comes mostly from it, while the convolution alone keeps a fair share of the MACs busy. Both are the price of a 3-channel image entering the NPU in channels-first layout: nothing to fix inside the model, but something to fix in how it is fed (lesson 11 measures feeding the input channels-last).
 #
+# ## The same numbers on the graph
+#
+# `report.explore()` opens the compiled graph in Google's Model Explorer, inside the notebook: the operators grouped by nn.Module (double-click a group to open it), with labkit's numbers as overlays — placement (NPU partition or CPU kernel), NPU cycles (vela-estimate) and the CPU range (cortex-m-estimate). Pick one under *Node data providers* on the right; the tables under it list each node's value. Model Explorer runs on a local server (127.0.0.1) started for this kernel, and needs no internet.
+
+# %%
+report.explore()
+
+# %% [markdown]
 # Next, two hints you can act on.
 
 # %% [markdown]
@@ -147,7 +156,7 @@ for head in ("mean", "pool"):
     torch.manual_seed(0)  # the same weights for both
     heads[head] = labkit.compile(SmallCNN(head), "ethos-u85-256", example_inputs=image,
                                  name=f"SmallCNN ({head})")
-heads["mean"].hotspots()
+styled.hotspots(heads["mean"].hotspots())
 
 # %% [markdown]
 # The reduction is the most expensive operator of the model, and the hint names the line that wrote it (in a notebook, the cell's temporary file). Why? `mean` is decomposed into a sum and a multiplication before partitioning, and the sum over H and W lowers to a chain of TOSA `REDUCE_SUM` layers, while `adaptive_avg_pool2d(x, 1)` becomes one `AVG_POOL2D`, which the NPU's pooling unit does in a single pass. Vela's layer table shows the difference (the `TRANSPOSE`, the same in both, is the input image entering the NPU):
@@ -179,7 +188,7 @@ for r in heads.values():
 
 # %%
 in_flash = labkit.compile("deep_autoencoder", "ethos-u55-128")  # Shared_Sram: weights in flash
-in_flash.hotspots(3)
+styled.hotspots(in_flash.hotspots(3))
 
 # %%
 plots.cycles(in_flash, by="operator")

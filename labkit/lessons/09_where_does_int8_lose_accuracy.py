@@ -28,6 +28,7 @@
 import labkit
 import pandas as pd
 from labkit.runtime.numerics import by_module
+from labkit.views import styled
 
 TARGET = "corstone-320"  # Cortex-M85 + Ethos-U85-256
 table = labkit.numerics("digits_mobilenet", TARGET)
@@ -38,7 +39,7 @@ labkit.plots.numerics(table)
 
 # %%
 modules = by_module(table, depth=2).sort_values("largest_drop_db", ascending=False)
-modules.head(6).round(2)
+styled.numerics_modules(modules.head(6))
 
 # %% [markdown]
 # ## Give the worst module 16-bit activations
@@ -96,7 +97,7 @@ vit = labkit.numerics("digits_vit", TARGET)
 labkit.plots.numerics(vit)
 
 # %%
-by_module(vit, depth=3).sort_values("largest_drop_db", ascending=False).head(6).round(2)
+styled.numerics_modules(by_module(vit, depth=3).sort_values("largest_drop_db", ascending=False).head(6))
 
 # %% [markdown]
 # ## In the Lab

@@ -23,10 +23,9 @@ import labkit
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from IPython.display import HTML
 from torch import nn
 
-from labkit.views import tables
+from labkit.views import styled
 
 pd.set_option("display.max_colwidth", None)
 
@@ -59,7 +58,7 @@ calibration_inputs = [(torch.rand(1, 3, 64, 64, generator=samples),) for _ in ra
 
 report = labkit.compile(model, "corstone-320", example_inputs=example_inputs, calibration_inputs=calibration_inputs)
 print(report.summary_text())
-report.hotspots(3)[["op", "module", "cycles", "share_pct", "hint"]]
+styled.hotspots(report.hotspots(3)[["op", "module", "source", "cycles", "share_pct", "hint"]])
 
 # %% [markdown]
 # ## Ask for advice
@@ -68,7 +67,7 @@ report.hotspots(3)[["op", "module", "cycles", "share_pct", "hint"]]
 
 # %%
 advice = report.advise()
-HTML(tables.advice(advice))
+styled.advice(advice)
 
 # %% [markdown]
 # Read a row as *change → benefit, because of why*. The `why` column names the hotspot, CPU fallback or numerics row the change answers; the rewrite rows quote your own source line, from this notebook. Nothing appears unmeasured: what was tried without a benefit is kept in `advice.attrs["rejected"]`, with its deltas:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots
+from . import plots, styled
 from .theme import CPU_COLOR, NPU_COLOR, PLOTLY_CONFIG, SOURCE_NOTES
 
 _CSS = """
@@ -67,6 +67,7 @@ def report_html(report) -> str:
         parts.append(fig.to_html(full_html=False, include_plotlyjs=k == 0, config=PLOTLY_CONFIG))
     parts += [
         "<h2>Numbers</h2>", _summary_table(report),
+        "<h2>Hotspots</h2>", f"<div class='scroll'>{styled.hotspots(report.hotspots()).to_html()}</div>",
         "<h2>Operators</h2>", _operators_table(report),
         # Vela's 'Name' is a TOSA tensor name, not an operator's identity: left out.
         "<h2>Vela layers</h2>", _table(report.layers.drop(columns=["Name"], errors="ignore"),
@@ -118,9 +119,7 @@ def _operators_table(report) -> str:
     cpu = ops[ops["placement"] == "CPU"]
     parts = []
     if not cpu.empty:
-        cpu = cpu.assign(source=cpu["source"].map(plots.short_source))
-        parts.append(_table(cpu[["op", "module", "source", "reason"]],
-                            "operators on the CPU and the Ethos-U partitioner's reason", cls="cpu"))
+        parts.append(f"<div class='scroll cpu'>{styled.cpu_work(report.cpu_work).to_html()}</div>")
     note = "cost columns: Vela estimate (NaN on the CPU: Vela does not estimate Cortex-M work)" \
         if "cycles" in ops else "placement from the Ethos-U partitioner"
     ops = ops.assign(source=ops["source"].map(plots.short_source))

@@ -1,0 +1,133 @@
+"""The tables a user sees, as pandas Stylers: units (and sources) in the headers,
+thousands separators, percentages with one decimal, in-cell bars for shares, hints
+that wrap, and source paths relative to the project or the labkit package. A Styler
+shows itself in a notebook; ``.to_html()`` is what the Lab and the HTML report embed.
+
+    from labkit.views import styled
+    styled.hotspots(report.hotspots())
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .paths import short_source
+from .theme import CPU_COLOR, NPU_COLOR
+
+_WRAP = {"white-space": "normal", "min-width": "16em", "max-width": "38em", "text-align": "left"}
+_TABLE_CSS = [
+    {"selector": "", "props": [("border-collapse", "collapse"), ("font-size", "12px")]},
+    {"selector": "th", "props": [("text-align", "left"), ("padding", "3px 8px"), ("border-bottom", "1px solid #ccc"),
+                                 ("vertical-align", "bottom")]},
+    {"selector": "td", "props": [("padding", "3px 8px"), ("vertical-align", "top"), ("text-align", "right")]},
+]
+
+
+def _styler(df: pd.DataFrame, *, formats: dict, text: tuple = (), wrap: tuple = (), bars: dict | None = None,
+            caption: str = ""):
+    """``df`` with ``formats`` ({column: format string}), left-aligned ``text`` columns,
+    wrapping ``wrap`` columns and ``bars`` ({column: colour}, shares in %)."""
+    shown = df.reset_index(drop=True)
+    style = shown.style.hide(axis="index").set_table_styles(_TABLE_CSS).set_table_attributes(
+        'class="labkit-table"').format({c: f for c, f in formats.items() if c in shown}, na_rep="—")
+    for column, colour in (bars or {}).items():
+        if column in shown and shown[column].notna().any():
+            style = style.bar(subset=[column], color=colour + "66", vmin=0, vmax=100, height=70)
+    left = [c for c in (*text, *wrap) if c in shown]
+    if left:
+        style = style.set_properties(subset=left, **{"text-align": "left"})
+    wrapped = [c for c in wrap if c in shown]
+    if wrapped:
+        style = style.set_properties(subset=wrapped, **_WRAP)
+    return style.set_caption(caption) if caption else style
+
+
+def _sources(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    return df.assign(**{c: df[c].map(short_source) for c in columns if c in df})
+
+
+def hotspots(df: pd.DataFrame):
+    """``report.hotspots()``."""
+    shown = _sources(df, "source").rename(columns={
+        "cycles": "cycles (vela-estimate)", "share_pct": "share of cycles %", "npu_cycles": "compute cycles",
+        "sram_ac": "SRAM access cycles", "dram_ac": "DRAM access cycles", "flash_ac": "flash access cycles",
+        "util_pct": "MAC use %"})
+    counts = ("cycles (vela-estimate)", "compute cycles", "SRAM access cycles", "DRAM access cycles",
+              "flash access cycles")
+    return _styler(shown, formats={**{c: "{:,.0f}" for c in counts}, "share of cycles %": "{:.1f}",
+                                   "MAC use %": "{:.1f}"},
+                   text=("node", "op", "module", "source"), wrap=("hint",), bars={"share of cycles %": NPU_COLOR},
+                   caption="Hotspots: the operators with the most NPU cycles (vela-estimate)")
+
+
+def cpu_work(df: pd.DataFrame):
+    """``report.cpu_work``."""
+    total = df["cpu_cycles_est"].sum() if "cpu_cycles_est" in df else 0
+    shown = df.assign(share=100 * df["cpu_cycles_est"] / total) if total else df
+    shown = shown.rename(columns={
+        "bytes": "bytes", "cpu_cycles_low": "CPU cycles low", "cpu_cycles_est": "CPU cycles est.",
+        "cpu_cycles_high": "CPU cycles high", "share": "share of CPU cycles %"})
+    cycles = ("CPU cycles low", "CPU cycles est.", "CPU cycles high")
+    return _styler(shown, formats={"elements": "{:,.0f}", "bytes": "{:,.0f}", "share of CPU cycles %": "{:.1f}",
+                                   **{c: "{:,.0f}" for c in cycles}},
+                   text=("node", "op", "kind", "module", "shape", "dtype", "kernel", "source"),
+                   wrap=("reason", "cost"), bars={"share of CPU cycles %": CPU_COLOR},
+                   caption="Work on the Cortex-M: CPU cycles are a cortex-m-estimate (a range, low–high)")
+
+
+def sweep(df: pd.DataFrame):
+    """``labkit.sweep``'s table, as ``sweep_plots.table`` arranges it."""
+    from .sweep_plots import ACCURACY, table
+
+    shown = table(df)
+    return _styler(shown, formats={"ms": "{:.4f}", "inferences/s": "{:,.0f}", "cycles": "{:,.0f}",
+                                   "SRAM KiB": "{:,.1f}", "SRAM needed KiB": "{:,.1f}", "flash KiB": "{:,.1f}",
+                                   "DRAM KiB": "{:,.1f}", ACCURACY: "{:.1%}"},
+                   text=("quantization", "accelerator", "system config", "memory mode", "Pareto", "fits"),
+                   wrap=("error",), caption="Every configuration, fastest first (NPU: vela-estimate; CPU: "
+                                            "cortex-m-estimate)")
+
+
+_NUMERICS = {"sqnr_fake_quant_db": "SQNR fake-quant dB", "sqnr_tosa_db": "SQNR TOSA dB",
+             "sqnr_drop_db": "SQNR drop dB", "max_abs_error": "max abs error",
+             "tosa_vs_fake_quant_lsb": "TOSA vs fake-quant (steps)"}
+
+
+def numerics(df: pd.DataFrame, rows: int | None = None):
+    """``labkit.numerics``: per operator, or its ``rows`` largest SQNR drops."""
+    shown = df if rows is None else df[df["sqnr_drop_db"].notna()].nlargest(rows, "sqnr_drop_db")
+    columns = [c for c in ("node", "op", "module", "source", "placement", "sqnr_fake_quant_db", "sqnr_tosa_db",
+                           "sqnr_drop_db", "tosa_vs_fake_quant_lsb", "act_bits", "weight_bits") if c in shown]
+    shown = _sources(shown[columns], "source").rename(columns=_NUMERICS)
+    return _styler(shown, formats={v: "{:.1f}" for v in _NUMERICS.values()} | {"TOSA vs fake-quant (steps)": "{:.0f}"},
+                   text=("node", "op", "module", "source", "placement"),
+                   caption="SQNR against PyTorch float: fake-quant-int8 and tosa-reference")
+
+
+def numerics_modules(df: pd.DataFrame):
+    """``runtime.numerics.by_module``, the largest drop first."""
+    shown = df.sort_values("largest_drop_db", ascending=False, na_position="last").rename(columns={
+        "worst_sqnr_fake_quant_db": "worst SQNR fake-quant dB", "worst_sqnr_tosa_db": "worst SQNR TOSA dB",
+        "largest_drop_db": "largest drop dB", "max_lsb": "TOSA vs fake-quant (steps)"})
+    return _styler(shown, formats={"worst SQNR fake-quant dB": "{:.1f}", "worst SQNR TOSA dB": "{:.1f}",
+                                   "largest drop dB": "{:.1f}", "TOSA vs fake-quant (steps)": "{:.0f}"},
+                   text=("module",), caption="By module: SQNR against PyTorch float (fake-quant-int8, tosa-reference)")
+
+
+_ADVICE = {"change": "change", "benefit": "benefit (measured)", "why": "why",
+           "delta_ms": "Δ time ms (vela-estimate + cortex-m-estimate)", "delta_cycles": "Δ NPU cycles (vela-estimate)",
+           "delta_cpu_cycles": "Δ CPU cycles (cortex-m-estimate)", "delta_sram_kib": "Δ SRAM KiB (vela-estimate)",
+           "delta_accuracy": "Δ accuracy % points (tosa-reference)", "fits": "fits"}
+
+
+def advice(df: pd.DataFrame):
+    """``report.advise()``: each measured change, best first."""
+    shown = df[[c for c in _ADVICE if c in df and (c != "delta_accuracy" or df[c].notna().any())]]
+    shown = shown.assign(**({"delta_accuracy": 100 * shown["delta_accuracy"]} if "delta_accuracy" in shown else {}))
+    shown = shown.rename(columns=_ADVICE)
+    shown.insert(0, "#", range(1, len(shown) + 1))
+    return _styler(shown, formats={_ADVICE["delta_ms"]: "{:+.3f}", _ADVICE["delta_cycles"]: "{:+,.0f}",
+                                   _ADVICE["delta_cpu_cycles"]: "{:+,.0f}", _ADVICE["delta_sram_kib"]: "{:+,.1f}",
+                                   _ADVICE["delta_accuracy"]: "{:+.1f}"},
+                   text=("benefit (measured)",), wrap=("change", "why"),
+                   caption=df.attrs.get("message", ""))
