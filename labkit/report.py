@@ -206,11 +206,9 @@ class Report:
     def explore(self, numerics=None, height: int = 720):
         """The graph with labkit's overlays in Google's Model Explorer, shown inline (a
         local Model Explorer server on 127.0.0.1, one per kernel; works offline)."""
-        from IPython.display import HTML
+        from .app.graph import GraphView, url
 
-        from .app.graph import iframe_html, url
-
-        return HTML(iframe_html(url(self, numerics), height))
+        return GraphView(url(self, numerics), height)
 
     def to_html(self, path) -> Path:
         """One standalone, offline HTML file: interactive figures, tables, target, versions, sources."""

@@ -85,6 +85,20 @@ def url(report, numerics=None) -> str:
     return f"http://127.0.0.1:{port}/?data={quote(json.dumps(data))}"
 
 
+class GraphView:
+    """What ``report.explore()`` returns: Model Explorer in an iframe when a notebook shows
+    it; ``url`` opens the same view in a browser tab (on this machine)."""
+
+    def __init__(self, url: str, height: int = 720):
+        self.url, self.height = url, height
+
+    def _repr_html_(self) -> str:
+        return iframe_html(self.url, self.height)
+
+    def __repr__(self) -> str:
+        return f"<Model Explorer view: {self.url}>"
+
+
 def iframe_html(src: str, height: int = 720) -> str:
     return (f"<iframe src='{src}' title='Model Explorer' style='width:100%;height:{height}px;border:1px solid "
             "#ddd;border-radius:4px'></iframe>")

@@ -73,10 +73,7 @@ def overlays(report, numerics=None) -> dict[str, dict]:
     """The node-data overlays by file stem; each is Model Explorer's node-data JSON."""
     ops = report.operators
     gid = graph_id(report)
-    out = {"placement": _overlay(gid, f"placement (ExecuTorch Ethos-U partitioner; CPU kernels: "
-                                      f"{report.summary.get('cpu_kernels', 'portable')})",
-                                 {n: _placement(op) for n, op in zip(ops["node"], ops.to_dict("records"))},
-                                 colours=True)}
+    out = {}
     cycles = ops[ops["cycles"].notna()]
     out["npu_cycles"] = _overlay(gid, "NPU cycles (vela-estimate)", dict(zip(cycles["node"], cycles["cycles"])),
                                  gradient=NPU_COLOR)
@@ -92,6 +89,11 @@ def overlays(report, numerics=None) -> dict[str, dict]:
             known = numerics[numerics[column].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))]
             out[column.replace("_db", "")] = _overlay(gid, name, dict(zip(known["node"], known[column])),
                                                       thresholds=True)
+    # Last: Model Explorer colours the graph by the overlay added last.
+    out["placement"] = _overlay(gid, f"placement (ExecuTorch Ethos-U partitioner; CPU kernels: "
+                                     f"{report.summary.get('cpu_kernels', 'portable')})",
+                                {n: _placement(op) for n, op in zip(ops["node"], ops.to_dict("records"))},
+                                colours=True)
     return out
 
 
