@@ -9,6 +9,7 @@ import re
 import pandas as pd
 
 from .toolchain.attribution import COST_COLUMNS
+from .views.paths import short_source
 
 TOP_LEVEL, BACKEND = "(top level)", "(backend)"
 
@@ -90,7 +91,7 @@ def cpu_work(operators: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- hotspots
 
 def _hint(row, macs_per_cycle: int) -> str:
-    where = f" ({row['source']})" if row["source"] else ""
+    where = f" ({short_source(row['source'])})" if row["source"] else ""
     if re.match(r"aten\.(mean|sum)", row["op"]):
         # torch's mean decomposes to sum (+ mul) before partitioning; both lower to
         # REDUCE_SUM with transposes, while adaptive_avg_pool2d becomes one AVG_POOL2D.

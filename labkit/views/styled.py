@@ -19,7 +19,7 @@ _TABLE_CSS = [
     {"selector": "", "props": [("border-collapse", "collapse"), ("font-size", "12px")]},
     {"selector": "th", "props": [("text-align", "left"), ("padding", "3px 8px"), ("border-bottom", "1px solid #ccc"),
                                  ("vertical-align", "bottom")]},
-    {"selector": "td", "props": [("padding", "3px 8px"), ("vertical-align", "top"), ("text-align", "right")]},
+    {"selector": "td", "props": [("padding", "3px 8px"), ("vertical-align", "top")]},
 ]
 
 
@@ -32,10 +32,15 @@ def _styler(df: pd.DataFrame, *, formats: dict, text: tuple = (), wrap: tuple = 
         'class="labkit-table"').format({c: f for c, f in formats.items() if c in shown}, na_rep="—")
     for column, colour in (bars or {}).items():
         if column in shown and shown[column].notna().any():
-            style = style.bar(subset=[column], color=colour + "66", vmin=0, vmax=100, height=70)
-    left = [c for c in (*text, *wrap) if c in shown]
+            style = style.bar(subset=[column], color=colour + "66", vmin=0, vmax=100, height=60, width=100)
+            style = style.set_properties(subset=[column], **{"min-width": "7em"})
+    numbers = [c for c in shown if c not in (*text, *wrap)]
+    if numbers:
+        style = style.set_properties(subset=numbers, **{"text-align": "right", "white-space": "nowrap",
+                                                        "font-variant-numeric": "tabular-nums"})
+    left = [c for c in text if c in shown]
     if left:
-        style = style.set_properties(subset=left, **{"text-align": "left"})
+        style = style.set_properties(subset=left, **{"text-align": "left", "white-space": "nowrap"})
     wrapped = [c for c in wrap if c in shown]
     if wrapped:
         style = style.set_properties(subset=wrapped, **_WRAP)
