@@ -1,11 +1,14 @@
-"""How advice is shown and passed on, without compiling: the table's HTML (units and
-sources in the headers, an empty table's message) and the compile arguments in words."""
+"""The tables a user sees (views/styled.py), from committed Report fixtures: units and
+sources in the headers, separators, one-decimal percentages, share bars, wrapping hints,
+relative source paths; and how advice is shown and passed on (its compile arguments in
+words)."""
 
 import pandas as pd
 import torch
 
 from labkit.advise import COLUMNS, call_text, describe_kwargs
-from labkit.views import tables
+from labkit.views import styled, tables
+from tests.fast.conftest import sweep_fixture
 
 
 def _advice(rows):
@@ -43,3 +46,23 @@ def test_kwargs_in_words_for_json_and_display():
     assert words["calibration_inputs"] == "<8 samples>" and words["quantization"]["features.1"] == "a16w8"
     assert call_text(kwargs).startswith("labkit.compile(model=<Conv2d") and "target='corstone-320'" in call_text(
         kwargs)
+
+
+def test_hotspots_read_well(mv2):
+    html = styled.hotspots(mv2.hotspots()).to_html()
+    top = mv2.hotspots(1).iloc[0]
+    assert "cycles (vela-estimate)" in html and "share of cycles %" in html and "MAC use %" in html
+    assert f"{int(top['cycles']):,}" in html and f"{top['share_pct']:.1f}<" in html
+    assert "linear-gradient" in html  # the in-cell bar of the share
+    assert "white-space: normal" in html  # the hint wraps
+    assert "/work/" not in html and "site-packages" not in html  # paths relative to the project or package
+    assert "mobilenet_v2.py:84" in html
+
+
+def test_cpu_work_and_sweep_tables_say_their_sources(ds_cnn_u55):
+    work = styled.cpu_work(ds_cnn_u55.cpu_work).to_html()
+    assert "cortex-m-estimate" in work and "share of CPU cycles %" in work and "linear-gradient" in work
+    df = sweep_fixture("ds_cnn-every")
+    sweep = styled.sweep(df).to_html()
+    assert "vela-estimate" in sweep and "SRAM needed KiB" in sweep
+    assert f"{int(df['total_cycles'].dropna().iloc[0]):,}" in sweep
