@@ -19,6 +19,9 @@ from .targets import Target, resolve_target
 from .toolchain.job import STAGES, CompileJob
 
 __all__ = ["compile", "cached", "warm_up", "make_job", "retarget", "STAGES"]
+# compile()'s arguments that say what to compile, apart from the target (CompiledFrom.kwargs)
+_ASKED = ("model", "example_inputs", "calibration_inputs", "quantization", "calibration", "name", "cpu_kernels",
+          "cpu", "config_ini")
 
 
 def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None,
@@ -50,6 +53,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     allow_overflow: return the Report (with a warning) even when the model needs more SRAM than the
         memory mode provides, instead of raising ModelTooLargeError.
     """
+    asked = {k: v for k, v in locals().items() if k in _ASKED}
     resolved = resolve_target(target, system_config, memory_mode, config_ini, cpu)
     m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     job = make_job(m, resolved, quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
@@ -57,10 +61,7 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     outcome = scheduler.run([job], use_cache=cache, in_process=in_process, progress=shown, cancel=cancel)
     if job.key in outcome.errors:
         raise outcome.errors[job.key]
-    report = _as_asked(outcome.reports[job.key], job, CompiledFrom(m, job, {
-        "model": model, "example_inputs": example_inputs, "calibration_inputs": calibration_inputs,
-        "quantization": quantization, "calibration": calibration, "name": name, "cpu_kernels": cpu_kernels,
-        "cpu": cpu, "config_ini": config_ini}))
+    report = _as_asked(outcome.reports[job.key], job, CompiledFrom(m, job, asked))
     if not report.fits and not allow_overflow:
         s = report.summary
         raise ModelTooLargeError(
@@ -77,16 +78,14 @@ def cached(model: Any, target: "str | Target" = "corstone-320", *, example_input
     """The Report ``compile`` would return, if the cache holds it; None otherwise. Never
     compiles: for a built-in model this costs about 50 ms and imports no toolchain (your
     own model is exported once to compute its key)."""
+    asked = {k: v for k, v in locals().items() if k in _ASKED}
     m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     job = make_job(m, resolve_target(target, system_config, memory_mode, config_ini, cpu),
                    quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
     report = disk_cache.lookup(job.key)
     if report is None:
         return None
-    return _as_asked(report, job, CompiledFrom(m, job, {
-        "model": model, "example_inputs": example_inputs, "calibration_inputs": calibration_inputs,
-        "quantization": quantization, "calibration": calibration, "name": name, "cpu_kernels": cpu_kernels,
-        "cpu": cpu, "config_ini": config_ini}))
+    return _as_asked(report, job, CompiledFrom(m, job, asked))
 
 
 @dataclasses.dataclass(frozen=True)
