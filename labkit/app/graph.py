@@ -75,7 +75,7 @@ def url(report, numerics=None) -> str:
     port, config = _server()
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{report.summary['model']}-{report.target.accelerator}")
     with _LOCK:
-        config.graphs_list.append(json.dumps(graph))
+        config.graphs_list.append(json.dumps({"graphs": graph["graphs"]}))  # the server's form: no label
         model = {"url": f"graphs://{name}/{len(config.graphs_list) - 1}"}
         sources = []
         for stem, data in overlays.items():
