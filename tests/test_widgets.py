@@ -159,3 +159,14 @@ def test_the_advice_tab_measures_changes_and_compiles_one(compiled):
     lab._thread.join()
     assert lab.report.target.memory_mode == "Sram_Only" == lab.memory_mode.value  # the controls follow
     assert lab.report.summary["total_cycles"] == before.summary["total_cycles"] + table.iloc[0]["delta_cycles"]
+
+
+def test_the_graph_tab_shows_the_report_in_model_explorer(reports):
+    lab = Lab(warm=False, target="corstone-300")  # ds_cnn on ethos-u55-128, from the cache
+    assert lab.report is not None and not lab.graph.button.disabled
+    url = lab.graph.run()
+    assert url.startswith("http://127.0.0.1:")
+    html = lab.graph.output.outputs[0]["data"]["text/html"]
+    assert "<iframe" in html and url in html
+    lab.apply_preset("corstone-320")  # another report: the tab waits for the button again
+    assert lab.graph.output.outputs == () and lab.graph.url is None
