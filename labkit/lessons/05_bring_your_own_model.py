@@ -159,7 +159,7 @@ columns = ["accelerator", "system_config", "memory_mode", "total_cycles", "npu_c
 pd.DataFrame([r.summary[columns] for r in (report, u85)]).set_index("accelerator")
 
 # %% [markdown]
-# Everything runs on the NPU on both, so the comparison is fair as far as Vela can see: the CPU does only the input and output conversions. (Models defined in a notebook compile again in each new kernel session: the exported program records where its code was defined, and a notebook's cells live in a temporary file named after the kernel. A model imported from a `.py` file, or loaded from a `.pt2`, keeps its cache entry.)
+# Everything runs on the NPU on both, so the comparison is fair as far as Vela can see: the CPU does only the input and output conversions. (A model defined in a notebook keeps its cache entry in a new kernel session too: the key is computed from the exported graph and its tensors, not from where the code was written. The source lines a cached report shows then point to the cells of the kernel that first compiled it.)
 
 # %% [markdown]
 # ## Try it yourself
