@@ -22,7 +22,7 @@ the report does not; and a smaller NPU that is as fast (within 2%).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
@@ -51,7 +51,6 @@ class Candidate:
     job: object  # toolchain.job.CompileJob
     kwargs: dict
     as_fed: Callable | None = None  # a data sample as the changed program takes it
-    notes: list = field(default_factory=list)
 
 
 def advise(report, *, data=None, levers=None, budget: int | None = None,
@@ -100,7 +99,7 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
     if cancel is not None and cancel.is_set():
         raise CompileCancelled(f"Advice cancelled after {len(outcome.reports)} of {len(jobs)} compiles; those are "
                                "cached, so asking again continues from there.")
-    accuracy = _Accuracy(report, origin, evaluation)
+    accuracy = _Accuracy(origin, evaluation)
     rows = []
     for c in tried:
         measured = outcome.reports.get(c.job.key)
@@ -138,8 +137,7 @@ def _within_budget(candidates: list, budget: int | None) -> tuple[list, list]:
         return candidates, []
     tried, not_tried, spent = [], [], set()
     for c in candidates:
-        base = cache.root(create=False)
-        hit = base is not None and (base / c.job.key / "manifest.json").is_file()
+        hit = cache.holds(c.job.key)
         if hit or c.job.key in spent or len(spent) < budget:
             tried.append(c)
             spent |= set() if hit else {c.job.key}
@@ -241,7 +239,6 @@ def _other_memory_modes(t, report) -> list[str]:
 def _rewrite_candidates(report, origin, evaluation) -> list:
     from . import rewrites
     from .api import make_job
-    from .models import resolve
 
     m = origin.model
     example = m.example()
@@ -258,10 +255,9 @@ def _rewrite_candidates(report, origin, evaluation) -> list:
         module = rw.module if rw.module is not None else m.float_module()
         kwargs = {**base, "model": module, "example_inputs": rw.example_inputs,
                   "calibration_inputs": rw.calibration_inputs, "name": m.name}
-        resolved = resolve(module, example_inputs=rw.example_inputs, calibration_inputs=rw.calibration_inputs,
-                           name=m.name)
-        job = make_job(resolved, report.target, quantization=origin.kwargs.get("quantization"),
-                       cpu_kernels=origin.job.cpu_kernels)
+        job = make_job(module, report.target, example_inputs=rw.example_inputs,
+                       calibration_inputs=rw.calibration_inputs, name=m.name,
+                       quantization=origin.kwargs.get("quantization"), cpu_kernels=origin.job.cpu_kernels)
         out.append(Candidate("rewrites", rw.change, rw.why, job, kwargs, as_fed=rw.as_fed))
     return out
 
@@ -331,8 +327,8 @@ def _quantization_candidates(report, origin, evaluation) -> list:
 class _Accuracy:
     """tosa-reference accuracy of the report and of each changed program, once per lowering."""
 
-    def __init__(self, report, origin, evaluation):
-        self.report, self.origin, self.evaluation = report, origin, evaluation
+    def __init__(self, origin, evaluation):
+        self.origin, self.evaluation = origin, evaluation
         self.found = {}
 
     def of(self, measured, c: Candidate | None = None) -> float:
@@ -343,14 +339,13 @@ class _Accuracy:
         job = c.job if c is not None else self.origin.job
         key = cache.lowering_key(job)
         if key not in self.found:
-            inputs, labels = self.evaluation
-            example = job.example_inputs or self.origin.model.example()
+            data = self.evaluation
             if c is not None and c.as_fed is not None:
                 from .runtime.evaluate import _samples
 
-                samples, labels, _ = _samples(self.evaluation, self.origin.model.example())
-                inputs = [c.as_fed(s) for s in samples]
-            self.found[key] = tosa_accuracy(measured, (inputs, labels), example)
+                samples, labels, _ = _samples(data, self.origin.model.example())
+                data = ([c.as_fed(s) for s in samples], labels)
+            self.found[key] = tosa_accuracy(measured, data, job.example_inputs or self.origin.model.example())
         return self.found[key]
 
 
@@ -442,7 +437,9 @@ def describe_kwargs(kwargs: dict) -> dict:
                 return f"<{len(v)} samples>"
             return [plain(x) for x in v]
         if hasattr(v, "shape") and hasattr(v, "dtype"):
-            channels_last = v.dim() == 4 and v.is_contiguous(memory_format=__import__("torch").channels_last) \
+            import torch
+
+            channels_last = v.dim() == 4 and v.is_contiguous(memory_format=torch.channels_last) \
                 and not v.is_contiguous()
             return f"<tensor {'x'.join(map(str, v.shape))} {str(v.dtype).replace('torch.', '')}" \
                    f"{' channels-last' if channels_last else ''}>"

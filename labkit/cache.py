@@ -102,6 +102,12 @@ def lookup(key: str) -> Report | None:
     return report
 
 
+def holds(key: str) -> bool:
+    """Whether the cache has a finished entry for ``key`` (without loading or checking it)."""
+    base = root(create=False)
+    return base is not None and (base / key / "manifest.json").is_file()
+
+
 def staging_dir(key: str) -> Path | None:
     """A fresh, not yet existing folder to build an entry in (None without a cache)."""
     base = root()

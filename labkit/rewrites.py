@@ -13,7 +13,7 @@ function, and the edit a user would make in their own source.
 from __future__ import annotations
 
 import linecache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,7 +31,7 @@ class Rewrite:
     module: Any  # the copy to compile (an nn.Module)
     example_inputs: tuple
     calibration_inputs: list | None
-    as_fed: Callable[[tuple], tuple] = field(default=lambda sample: sample)  # a data sample as the copy takes it
+    as_fed: Callable[[tuple], tuple] | None = None  # a data sample as the copy takes it (None: as it is)
 
 
 def _code_at(source: str) -> str:

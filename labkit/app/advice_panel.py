@@ -11,13 +11,13 @@ import ipywidgets as widgets
 
 from ..advise import call_text
 from ..views import tables
-from .common import StatusBox, describe, html_bundle, one_line
+from .common import ReportPanel, describe, html_bundle
 
 if TYPE_CHECKING:
     from .lab import Lab
 
 
-class AdvicePanel(StatusBox, widgets.VBox):
+class AdvicePanel(ReportPanel, widgets.VBox):
     """The Advice tab: ``report.advise()`` for the Report on show, in a background thread
     with progress and Cancel; then the measured changes, best first, each with a button
     that compiles it in the Lab (``lab.compile_advice``).
@@ -27,10 +27,10 @@ class AdvicePanel(StatusBox, widgets.VBox):
     report's cache key."""
 
     failure_headline = "Could not advise."
+    thread_name, starting = "labkit-advise", "finding candidates…"
 
     def __init__(self, lab: "Lab"):
         self.lab = lab
-        self.report = None
         self.tables: dict[str, object] = {}
         self._panel_widgets(widgets.Button(
             description="What should I change?", button_style="primary", icon="magic", disabled=True,
@@ -42,43 +42,24 @@ class AdvicePanel(StatusBox, widgets.VBox):
                           self.status, self.output, self.suggestions])
         self._say("Compile a model, then press <b>What should I change?</b>")
 
-    def show(self, report) -> None:
-        """The tab for ``report``: its advice if measured this session, else the button."""
-        if self.busy():
-            return
-        self.report = report
-        self.button.disabled = report is None or report.compiled_from is None
-        key = str(report.summary.get("cache_key")) if report is not None else ""
-        if key in self.tables:
-            self._show_table(self.tables[key], "from this session")
-        elif report is not None:
-            self.output.outputs, self.suggestions.children = (), ()
-            self._say(f"Press <b>What should I change?</b>: labkit compiles each change that could help "
-                      f"{describe(report)} and shows the ones that measurably do.")
+    def _can_run(self, report) -> bool:
+        return report is not None and report.compiled_from is not None
 
-    def run(self, wait: bool = True):
-        """Advise on the report on show in a background thread, as the button does. With
-        ``wait``, block until done and return the table (None on error)."""
-        if self.report is None or self.busy():
-            return None
-        report = self.report
-        self._cancel = threading.Event()
-        self.button.disabled, self.cancel_button.disabled = True, False
-        self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "finding candidates…"
-        self._say(f"Compiling the candidate changes of {describe(report)}…")
-        key = str(report.summary.get("cache_key"))
-        return self._start("labkit-advise", (report, self._cancel), self.tables, key, wait)
+    def _prompt(self, report) -> str:
+        return (f"Press <b>What should I change?</b>: labkit compiles each change that could help "
+                f"{describe(report)} and shows the ones that measurably do.")
 
-    def _run(self, report, cancel: threading.Event) -> None:
-        try:
-            table = report.advise(progress=self._on_progress, cancel=cancel)
-        except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
-            self._error(one_line(e))
-        else:
-            self.tables[str(report.summary.get("cache_key"))] = table
-            self._show_table(table, f"{table.attrs['tried']} compiles")
-        finally:
-            self.button.disabled, self.cancel_button.disabled = self.report is None, True
+    def _running(self, report) -> str:
+        return f"Compiling the candidate changes of {describe(report)}…"
+
+    def _compute(self, report, cancel: threading.Event):
+        return report.advise(progress=self._on_progress, cancel=cancel)
+
+    def _how(self, table) -> str:
+        return f"{table.attrs['tried']} compiles"
+
+    def _clear(self) -> None:
+        self.output.outputs, self.suggestions.children = (), ()
 
     def _on_progress(self, done: int, total: int, label: str) -> None:
         self.progress.max, self.progress.value = max(1, total), done

@@ -108,3 +108,60 @@ class StatusBox(Background):
             self._cancel.set()
             self.stage.value = "cancelling…"
 
+
+
+class ReportPanel(StatusBox):
+    """A tab that computes one table for the Report on show, in the background, with
+    progress and Cancel, and keeps it per report (the Numerics and Advice tabs). A
+    subclass says what to compute (``_compute``), what it shows (``_show_table``, and
+    ``_clear`` for a report without a table) and its words (``_prompt``, ``_running``, ``_how``)."""
+
+    thread_name = "labkit-panel"
+    starting = "starting…"
+    report = None
+
+    def _can_run(self, report) -> bool:
+        return report is not None
+
+    def show(self, report) -> None:
+        """The tab for ``report``: its table if computed this session, else the button."""
+        if self.busy():
+            return
+        self.report = report
+        self.button.disabled = not self._can_run(report)
+        key = _table_key(report) if report is not None else ""
+        if key in self.tables:
+            self._show_table(self.tables[key], "from this session")
+        elif report is not None:
+            self._clear()
+            self._say(self._prompt(report))
+
+    def run(self, wait: bool = True):
+        """Compute the table of the report on show in a background thread, as the button
+        does. With ``wait``, block until done and return the table (None on error)."""
+        if self.report is None or self.busy():
+            return None
+        report = self.report
+        self._cancel = threading.Event()
+        self.button.disabled, self.cancel_button.disabled = True, False
+        self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", self.starting
+        self._say(self._running(report))
+        return self._start(self.thread_name, (report, self._cancel), self.tables, _table_key(report), wait)
+
+    def _run(self, report, cancel: threading.Event) -> None:
+        try:
+            table = self._compute(report, cancel)
+        except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
+            self._error(one_line(e))
+        else:
+            self.tables[_table_key(report)] = table
+            self._show_table(table, self._how(table))
+        finally:
+            self.button.disabled, self.cancel_button.disabled = not self._can_run(self.report), True
+
+    def _clear(self) -> None:
+        self.output.outputs = ()
+
+
+def _table_key(report) -> str:
+    return str(report.summary.get("cache_key"))

@@ -19,7 +19,10 @@ import time
 import urllib.request
 from urllib.parse import quote
 
+import ipywidgets as widgets
+
 from ..errors import LabkitError
+from .common import html_bundle, one_line, status_html
 
 _LOCK = threading.Lock()
 _SERVER: dict = {}  # "port", "config" once started
@@ -111,10 +114,6 @@ class GraphPanel:
     Widgets: button, status, output. ``url`` is the view on show."""
 
     def __init__(self, lab):
-        import ipywidgets as widgets
-
-        from .common import status_html
-
         self.lab = lab
         self.report = None
         self.url = None
@@ -136,8 +135,6 @@ class GraphPanel:
 
     def run(self) -> str | None:
         """Show the report on show in Model Explorer; returns the view's URL (None on error)."""
-        from .common import html_bundle, one_line
-
         if self.report is None:
             return None
         numerics = self.lab.numerics.tables.get(str(self.report.summary.get("cache_key")))
@@ -152,6 +149,4 @@ class GraphPanel:
         return self.url
 
     def _say(self, markup: str) -> None:
-        from .common import status_html
-
         self.status.value = status_html(markup)

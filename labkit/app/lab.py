@@ -253,7 +253,7 @@ class Lab(StatusBox, widgets.VBox):
     def compile_advice(self, kwargs: dict, change: str = "", wait: bool = True):
         """Compile one of the Advice tab's changes (``labkit.compile(**kwargs)``) and show it.
         The NPU, quantization and CPU-kernel controls follow the change where they can
-        express it (a rewritten model cannot be: the status line says so)."""
+        express it (a rewritten copy of the model keeps the model's name in its dropdown)."""
         if self.busy():
             self._say("A compile is already running; press Cancel to stop it.")
             return None
@@ -281,18 +281,14 @@ class Lab(StatusBox, widgets.VBox):
             self._set_accelerator(accelerator, kwargs.get("system_config"), kwargs.get("memory_mode"))
 
     def _run(self, choice, cancel: threading.Event, kwargs: dict | None = None) -> None:
-        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice if kwargs is None else (
-            self.model.value, "", "", "", "", "")
+        """Compile ``choice`` (the controls' selection), or an advised change given as ``kwargs``."""
         started = time.perf_counter()
         try:
             if kwargs is not None:
                 self._say(f"Compiling the advice: {_html.escape(choice[1])}…")
                 report = compile_model(**{**kwargs, "progress": self._on_progress, "cancel": cancel})
             else:
-                target = targets.resolve_target(accelerator, system_config, memory_mode)
-                self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
-                report = compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel,
-                                       name=name, quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
+                report = self._compile_choice(choice, cancel)
         except Exception as e:  # noqa: BLE001 - the app shows one line, never a traceback
             self._error(one_line(e))
         else:
@@ -301,6 +297,13 @@ class Lab(StatusBox, widgets.VBox):
             self._show(report, "from the cache" if report.from_cache else f"compiled in {seconds:.1f} s")
         finally:
             self._set_busy(False)
+
+    def _compile_choice(self, choice, cancel: threading.Event):
+        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
+        target = targets.resolve_target(accelerator, system_config, memory_mode)
+        self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
+        return compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel, name=name,
+                             quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
 
     def model_for(self, name: str):
         """What labkit.compile takes for the model named ``name``: a built-in's name, or your

@@ -14,20 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .paths import short_source
-from .theme import (
-    CPU_COLOR,
-    FONT_COLOR,
-    GRID_COLOR,
-    LIMIT_COLOR,
-    MEMORY_COLOR,
-    NPU_COLOR,
-    PLOTLY_CONFIG,
-    SOURCE_LABELS,
-    empty,
-    note,
-    px,
-    style,
-)
+from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
+                    SOURCE_LABELS, empty, note, px, style)
 
 __all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "timeline",
            "source_label", "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR",
