@@ -13,6 +13,7 @@ from . import quantization as quant
 from . import scheduler
 from .cpu import kernels as kernel_sets
 from .errors import ModelTooLargeError
+from .inputs import hash_into
 from .models import ResolvedModel, resolve
 from .report import Report
 from .targets import Target, resolve_target
@@ -161,14 +162,12 @@ def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu
     # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
     # with file paths (a notebook's /tmp/ipykernel_<pid>/...) that change every kernel.
     h = hashlib.sha256(ep.graph_module.code.encode() + str(ep.graph_signature).encode())
-    tensors = list(ep.state_dict.items()) + list(ep.constants.items())
-    samples = [t for sample in [example_inputs] + (calibration or []) for t in sample]
-    for name_, t in tensors + [("", t) for t in samples]:
+    for name_, t in list(ep.state_dict.items()) + list(ep.constants.items()):
         if hasattr(t, "detach"):
-            # The layout too: a channels-last example input compiles to a program without the
-            # NPU's input transpose.
-            h.update(repr((name_, tuple(t.shape), str(t.dtype), t.stride())).encode())
+            h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
             h.update(t.detach().contiguous().cpu().numpy().tobytes())
+    for sample in [example_inputs] + (calibration or []):
+        hash_into(h, sample)
     identity = {"exported": h.hexdigest(), **_quant_identity(q, None), "cpu_kernels": cpu_kernels}
     return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
                       exported=exported_bytes(ep), example_inputs=tuple(example_inputs),

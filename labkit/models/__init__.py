@@ -234,12 +234,16 @@ class ResolvedModel:
 def resolve(model, *, example_inputs=None, calibration_inputs=None, name: str | None = None) -> ResolvedModel:
     """Resolve a built-in name, a ModelSpec, an nn.Module (with ``example_inputs``),
     a ``(module, example_inputs)`` pair or the path of a torch.export ``.pt2`` file."""
-    from ..inputs import as_tuple
+    from ..inputs import as_args
 
     if isinstance(model, ResolvedModel):
         return model
-    example = as_tuple(example_inputs, "example_inputs") if example_inputs is not None else None
-    calibration = [as_tuple(c, "calibration_inputs") for c in calibration_inputs] if calibration_inputs else None
+    example = as_args(example_inputs, "example_inputs") if example_inputs is not None else None
+    if calibration_inputs is not None and not isinstance(calibration_inputs, (list, tuple)):
+        raise ExampleInputError("calibration_inputs must be a list of samples, each like example_inputs: "
+                                f"[(x1,), (x2,), ...], got {type(calibration_inputs).__name__}.")
+    calibration = [as_args(c, f"calibration_inputs[{i}]") for i, c in enumerate(calibration_inputs)] \
+        if calibration_inputs else None
     if isinstance(model, str) and model in registry():
         if example is not None:
             raise ExampleInputError(f"{model!r} is a built-in model with its own example inputs; "

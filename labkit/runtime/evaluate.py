@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from ..errors import InputValueError
-from ..inputs import check_finite
+from ..inputs import as_args, batch_size, check_finite, check_like, hash_into, leaves, map_leaves, random_like, same_samples, split_batch
 from ..quantization import check_calibration, parse
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
@@ -24,44 +24,37 @@ RANDOM_SAMPLES = 32  # inputs evaluate() draws when a model has no evaluation da
 
 
 def _samples(data, example) -> tuple[list, Any, str]:
-    """(list of input tuples, labels or None, description) from evaluate's ``data``."""
+    """(list of samples, each forward()'s arguments; labels or None; description) from evaluate's ``data``."""
     import torch
 
     if data is None:
         g = torch.Generator().manual_seed(1234)
-        samples = [tuple(torch.rand(*t.shape, generator=g) * 2 - 1 for t in example) for _ in range(RANDOM_SAMPLES)]
-        return samples, None, f"{RANDOM_SAMPLES} seeded random inputs in [-1, 1) (the model has no evaluation data)"
+        samples = [random_like(example, g) for _ in range(RANDOM_SAMPLES)]
+        return samples, None, (f"{RANDOM_SAMPLES} seeded random inputs (floats in [-1, 1), integers within the "
+                               "example's values; the model has no evaluation data)")
     labels = None
     if isinstance(data, (tuple, list)) and len(data) == 2 and _looks_like_labels(data[1], data[0]):
         data, labels = data
         labels = torch.as_tensor(labels).reshape(-1).long()
-    if isinstance(data, torch.Tensor):
-        data = (data,)
-    if isinstance(data, tuple) and data and all(isinstance(t, torch.Tensor) for t in data):
-        n = data[0].shape[0]
-        stacked = example is None or (all(t.shape[0] == 1 for t in example) and
-                                      [tuple(t.shape[1:]) for t in data] == [tuple(e.shape[1:]) for e in example])
-        if stacked:
-            samples = [tuple(t[i:i + 1] for t in data) for i in range(n)]
+    if isinstance(data, list) and data:
+        samples = [as_args(s, f"data[{i}]", InputValueError) for i, s in enumerate(data)]
+    elif isinstance(data, (torch.Tensor, tuple)) and (isinstance(data, torch.Tensor) or data):
+        args = as_args(data, "data", InputValueError)
+        if example is not None:
+            samples = split_batch(args, example) or [args]
         else:
-            samples = [data]
-    elif isinstance(data, list) and data:
-        samples = [(s,) if isinstance(s, torch.Tensor) else tuple(s) for s in data]
+            n = batch_size(args)
+            samples = [map_leaves(lambda t, i=i: t[i:i + 1], args) for i in range(n)] if n else [args]
     else:
         raise InputValueError("data must be (inputs, labels), inputs stacked along the first dimension, or a "
-                              "list of input tuples.")
+                              "list of samples (each a tuple of forward()'s arguments).")
     for s in samples:
         check_finite(s)
+        if example is not None:
+            check_like(s, example)
     if labels is not None and len(labels) != len(samples):
         raise InputValueError(f"data has {len(samples)} samples but {len(labels)} labels.")
     return samples, labels, f"{len(samples)} samples" + (" with labels" if labels is not None else "")
-
-
-def _same_samples(a: list, b: list) -> bool:
-    import torch
-
-    return len(a) == len(b) and all(
-        len(x) == len(y) and all(torch.equal(s, t) for s, t in zip(x, y)) for x, y in zip(a, b))
 
 
 def _looks_like_labels(y, x) -> bool:
@@ -71,7 +64,13 @@ def _looks_like_labels(y, x) -> bool:
         y = torch.as_tensor(y)
     except Exception:
         return False
-    n = x.shape[0] if isinstance(x, torch.Tensor) else len(x)
+    if isinstance(x, list):
+        n = len(x)
+    else:
+        try:
+            n = batch_size(as_args(x))
+        except Exception:
+            return False
     return y.dim() == 1 and not y.is_floating_point() and len(y) == n
 
 
@@ -79,7 +78,7 @@ def _calibration(calibration) -> tuple[list | None, int | None]:
     """(calibration samples given, or None; a count of the model's own, or None)."""
     if calibration is None or (isinstance(calibration, int) and not isinstance(calibration, bool)):
         return None, check_calibration(calibration)
-    samples = [(s,) if hasattr(s, "shape") else tuple(s) for s in calibration]
+    samples = [as_args(s, f"calibration[{i}]", InputValueError) for i, s in enumerate(calibration)]
     if not samples:
         raise InputValueError("calibration is empty; pass at least one input tuple.")
     for s in samples:
@@ -119,7 +118,7 @@ def same_model(m, target, quantization, calibration, example, progress) -> SameM
     example = m.example() if m.example() is not None else example
     calib, count = _calibration(calibration)
     own = m.own_calibration(count)
-    if calib is not None and own is not None and _same_samples(calib, own):
+    if calib is not None and own is not None and same_samples(calib, own):
         calib = None  # the model's own calibration: the same compile as labkit.compile(name)
     used = calib if calib is not None else (own or [example])
     chosen = dataclasses.replace(m, example_inputs=example)
@@ -237,9 +236,7 @@ def _run_all(fn, samples):
     with torch.no_grad():
         rows = []
         for s in samples:
-            out = fn(s)
-            out = (out,) if isinstance(out, torch.Tensor) else tuple(out)
-            rows.append(torch.cat([o.detach().float().reshape(-1) for o in out]).numpy())
+            rows.append(torch.cat([o.detach().float().reshape(-1) for o in leaves(fn(s))]).numpy())
         return np.stack(rows)
 
 
@@ -254,14 +251,13 @@ def tosa_outputs(report, samples: list):
 
     h = hashlib.sha256()
     for s in samples:
-        for t in s:
-            h.update(repr((tuple(t.shape), str(t.dtype))).encode() + t.detach().contiguous().numpy().tobytes())
+        hash_into(h, s)
     path = cache.run_path(str(report.summary.get("cache_key", "")), h.hexdigest())
     if path is not None and path.is_file():
         return np.load(path)
     program = program_mod.load(report)
     with quiet_stdout():
-        values = _run_all(lambda s: program.run(tuple(s)), samples)
+        values = _run_all(lambda s: program.run(tuple(leaves(s))), samples)
     if path is not None:
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(tmp, values)

@@ -8,17 +8,19 @@ PyTorch. The outputs are labelled ``tosa-reference``."""
 
 from __future__ import annotations
 
-from ..inputs import run_inputs
+from ..errors import InputValueError
+from ..inputs import describe, run_inputs
 from . import program
 
 
 class Outputs(tuple):
-    """The outputs of one run, a tuple of tensors labelled with their ``source``."""
+    """The outputs of one run, a tuple of forward()'s results (nested as the model returns
+    them) labelled with their ``source``."""
 
     source: str = "tosa-reference"
 
-    def __new__(cls, tensors, source: str = "tosa-reference"):
-        self = super().__new__(cls, tensors)
+    def __new__(cls, values, source: str = "tosa-reference"):
+        self = super().__new__(cls, values)
         self.source = source
         return self
 
@@ -30,8 +32,51 @@ def simulate(report, inputs) -> Outputs:
     """Run ``report``'s compiled program on the host and return its outputs ('tosa-reference').
 
     NPU partitions run on the TOSA reference model (the exact int8 TOSA graph
-    Vela compiled), CPU operators in PyTorch. ``inputs``: a tensor or a tuple of
-    tensors shaped like the model's example inputs; a leading dimension of N on
-    a model compiled for batch 1 runs N samples and stacks the outputs.
+    Vela compiled), CPU operators in PyTorch. ``inputs``: forward()'s arguments as
+    the model's example inputs were given (a tensor, or a tuple whose entries may be
+    tuples, lists or dicts of tensors); a leading dimension of N on a model compiled
+    for batch 1 runs N samples and stacks the outputs.
     """
-    return Outputs(program.load(report).run_batch(run_inputs(inputs)))
+    prog = program.load(report)
+    flat = prog.run_batch(flatten(prog, run_inputs(inputs)))
+    out = unflatten(prog, flat)
+    return Outputs(out if isinstance(out, tuple) else (out,))
+
+
+def io_specs(prog) -> tuple:
+    """(inputs, outputs) pytree specs of a program: how torch.export flattened forward()'s
+    arguments and results, as ExecuTorch records them in the .pte (None where it did not)."""
+    from torch.utils import _pytree as pytree
+
+    meta = prog.plan.container_meta_type
+    specs = []
+    for text in (meta.encoded_inp_str, meta.encoded_out_str):
+        try:
+            specs.append(pytree.treespec_loads(text) if text else None)
+        except Exception:  # noqa: BLE001 - an older or foreign encoding: fall back to flat I/O
+            specs.append(None)
+    return tuple(specs)
+
+
+def flatten(prog, args: tuple) -> tuple:
+    """forward()'s arguments as the program's flat inputs, checked against how it was compiled."""
+    from torch.utils import _pytree as pytree
+
+    flat, spec = pytree.tree_flatten((tuple(args), {}))
+    wanted = io_specs(prog)[0]
+    if wanted is not None and spec != wanted:
+        leaves = [f"{'x'.join(map(str, s)) or 'scalar'} {str(d).replace('torch.', '')}" for s, d in prog.input_specs]
+        expected = pytree.tree_unflatten(leaves, wanted)[0] if wanted.num_leaves == len(leaves) else leaves
+        raise InputValueError(f"inputs nested as [{describe(args)}] where the compiled program takes "
+                              f"[{describe(expected)}]: pass forward()'s arguments as the example inputs were.")
+    return tuple(flat)
+
+
+def unflatten(prog, flat: tuple):
+    """The program's flat outputs nested as forward() returns them."""
+    from torch.utils import _pytree as pytree
+
+    spec = io_specs(prog)[1]
+    if spec is None or spec.num_leaves != len(flat):
+        return tuple(flat)
+    return pytree.tree_unflatten(list(flat), spec)

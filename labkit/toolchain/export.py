@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ..errors import ExampleInputError, ExportError, InvalidModelError
+from ..inputs import EXAMPLE_HINT, as_args, describe
 from .job import CompileJob
 
 
@@ -24,18 +25,10 @@ def check_inputs(module, example_inputs) -> tuple:
         )
     if example_inputs is None:
         raise ExampleInputError(
-            f"{type(module).__name__} needs example inputs. Pass example_inputs=(tensor, ...) "
-            "with the shapes forward() expects, e.g. example_inputs=(torch.randn(1, 3, 32, 32),)."
+            f"{type(module).__name__} needs example_inputs=, the arguments forward() takes. " + EXAMPLE_HINT
         )
-    if isinstance(example_inputs, torch.Tensor):
-        example_inputs = (example_inputs,)
-    example_inputs = tuple(example_inputs)
-    if not example_inputs or not all(isinstance(t, torch.Tensor) for t in example_inputs):
-        raise ExampleInputError(
-            "example_inputs must be a tensor or a tuple of tensors, got "
-            f"({', '.join(type(t).__name__ for t in example_inputs)}). Pass e.g. (torch.randn(1, 3, 32, 32),)."
-        )
-    described = ", ".join(f"{tuple(t.shape)} {str(t.dtype).replace('torch.', '')}" for t in example_inputs)
+    example_inputs = as_args(example_inputs, "example_inputs")
+    described = describe(example_inputs)
     try:
         with torch.no_grad(), in_eval_mode(module):
             module(*example_inputs)
@@ -122,19 +115,28 @@ def load_pt2(path: str | os.PathLike):
 
 
 def pt2_example_inputs(ep) -> tuple:
-    """Example inputs stored in a .pt2, or seeded random ones of the placeholders' shapes."""
+    """Example inputs stored in a .pt2, or seeded ones of its inputs' shapes and dtypes
+    (floats in [-1, 1), integers 0, a valid index of any size, bools False), nested as
+    forward() takes them."""
     import torch
+    from torch.utils import _pytree as pytree
 
     stored = getattr(ep, "example_inputs", None)
     if stored:
-        args, _kwargs = stored
-        if args and all(isinstance(a, torch.Tensor) for a in args):
+        args, kwargs = stored
+        if args and not kwargs and all(isinstance(t, torch.Tensor) for t in pytree.tree_leaves(args)):
             return tuple(args)
     g = torch.Generator().manual_seed(0)
-    shapes = [spec.arg.name for spec in ep.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
     nodes = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-    return tuple(torch.rand(*nodes[s].meta["val"].shape, generator=g) * 2 - 1 for s in shapes)
-
+    values = [nodes[spec.arg.name].meta["val"] for spec in ep.graph_signature.input_specs
+              if spec.kind.name == "USER_INPUT"]
+    flat = [(torch.rand(v.shape, generator=g) * 2 - 1).to(v.dtype) if v.dtype.is_floating_point
+            else torch.zeros(v.shape, dtype=v.dtype) for v in values]
+    args, kwargs = pytree.tree_unflatten(flat, ep.call_spec.in_spec)
+    if kwargs:
+        raise InvalidModelError(f"the .pt2 was exported with keyword arguments ({', '.join(kwargs)}); labkit "
+                                "passes forward()'s arguments by position. Export it with positional arguments.")
+    return tuple(args)
 
 
 def model_inputs(job: CompileJob):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..inputs import map_leaves
 from ..quantization import Quantization, configure
 from ..targets import Target
 
@@ -57,13 +58,13 @@ def calibrated_cortex_m(ep, calibration, example, quantization: Quantization | N
         raise QuantizationError(f"A CPU-only Cortex-M target quantizes with the Cortex-M backend's quantizer, "
                                 f"which offers symmetric int8 only; {q.describe()} needs an Ethos-U target. "
                                 "Use quantization='int8' here.")
-    example = tuple(_channels_last(x) for x in example)
+    example = map_leaves(_channels_last, tuple(example))
     module = ep.module(check_guards=False).to(memory_format=torch.channels_last)
     module = torch.export.export(module, example).module(check_guards=False)
     prepared = prepare_pt2e(module, CortexMQuantizer())
     with torch.no_grad():
         for sample in calibration:
-            prepared(*(_channels_last(x) for x in sample))
+            prepared(*map_leaves(_channels_last, tuple(sample)))
     return prepared, example
 
 
