@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import cache, scheduler, targets as targets_mod
 from .errors import CompileCancelled, InputValueError, LabkitError
+from .inputs import first_samples
 
 LEVERS = ("target", "rewrites", "cpu_kernels", "quantization")
 COLUMNS = ["change", "lever", "benefit", "why", "delta_ms", "delta_cycles", "delta_cpu_cycles", "delta_sram_kib",
@@ -304,7 +305,7 @@ def _quantization_candidates(report, origin, evaluation) -> list:
     if "a16w8" in q.schemes() or q.types:
         return []
     inputs, labels = evaluation
-    subset = (inputs[:NUMERICS_SAMPLES], labels[:NUMERICS_SAMPLES])
+    subset = (first_samples(inputs, NUMERICS_SAMPLES), labels[:NUMERICS_SAMPLES])
     kw = origin.kwargs
     model = kw["model"]
     table = numerics(model, report.target, data=subset, example_inputs=kw.get("example_inputs"),

@@ -149,6 +149,14 @@ def check_like(sample, example, what: str = "data") -> None:
                               "dimension), with labels as (inputs, labels).")
 
 
+def first_samples(data, n: int):
+    """The first ``n`` samples of evaluation inputs: of a list of samples, or of inputs
+    stacked along the first dimension (a tensor, or forward()'s arguments)."""
+    if isinstance(data, list):
+        return data[:n]
+    return map_leaves(lambda t: t[:n], data)
+
+
 def same_samples(a: list, b: list) -> bool:
     import torch
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .inputs import leaves
 from .views.paths import short_source
 
 
@@ -105,7 +106,7 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
     graph_module = torch.fx.GraphModule(graph_module, graph)
     with torch.no_grad():  # the proof is algebraic; this guards the rewrite itself
         before, after = module(*example), graph_module(*example)
-    if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(_flat(before), _flat(after))):
+    if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(leaves(before), leaves(after))):
         return None
     edits = "; ".join(
         f"{short_source(src) if src else 'forward()'}: {_code_at(src) or '`x.mean((2, 3))`'} → "
@@ -127,9 +128,3 @@ def _mean_rows(ops: pd.DataFrame, sources: list[str]) -> str:
     placed = f"{len(rows) - len(npu)} on the CPU, " if len(rows) > len(npu) else ""
     return (f"the mean over H,W lowers to REDUCE_SUM and a multiply ({placed}{cycles:,} NPU cycles, "
             f"vela-estimate) at {where or 'forward()'}")
-
-
-def _flat(out) -> list:
-    import torch
-
-    return [out] if isinstance(out, torch.Tensor) else [t for o in out for t in _flat(o)]

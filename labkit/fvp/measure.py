@@ -177,9 +177,9 @@ def write_inputs(workdir: Path, inputs, specs: list) -> list[str]:
     """Write each input as the runner reads it (raw bytes in the tensor's dim order): i0.bin, i1.bin, ..."""
     import torch
 
-    from ..inputs import run_inputs
+    from ..inputs import leaves, run_inputs
 
-    tensors = run_inputs(inputs) if inputs is not None else \
+    tensors = tuple(leaves(run_inputs(inputs))) if inputs is not None else \
         tuple(torch.ones(s[0], dtype=s[1]) for s in specs if s is not None)
     if len(tensors) != len(specs) or any(s is None for s in specs):
         raise InputValueError(f"the compiled program takes {len(specs)} tensor input(s), got {len(tensors)}.")
