@@ -201,7 +201,7 @@ class Program:
     def _kernel(self, values, op_index, arg_ids, arenas):
         op, schema, out_schema, name = self.ops[op_index]
         # The instruction's arguments follow the out variant's schema, then its returns. Without
-        # that schema in Python (e.g. quantized_decomposed), the functional arguments come first.
+        # that schema in Python, the functional arguments come first.
         if out_schema is not None:
             listed = out_schema.arguments
         else:
@@ -215,6 +215,9 @@ class Program:
         outs += arg_ids[len(listed):]
         kwargs = {a.name: _convert_arg(self._get(values, named[a.name]), a)
                   for a in schema.arguments if a.name in named}
+        out = values[outs[0]] if outs else None
+        if "dtype" not in named and "dtype" in _argument_types(schema) and hasattr(out, "dtype"):
+            kwargs["dtype"] = out.dtype  # an out variant without dtype (full.out, _to_dim_order_copy.out) uses out's
         try:
             result = op(**kwargs)
         except Exception as e:
@@ -224,8 +227,29 @@ class Program:
         done = set()
         for k, i in enumerate(outs):
             if i not in done:
+                self._check_shape(name, i, results[k % len(results)])
                 self._store(values, i, results[k % len(results)], arenas)
                 done.add(i)
+
+    def _check_shape(self, name, index, result) -> None:
+        """Refuse a result the runtime could not hold: a tensor's rank is fixed and a static
+        tensor's shape too (ExecuTorch's resize_tensor). A mismatch means the host runner ran
+        the operator with the wrong arguments, which must not pass silently."""
+        import torch
+
+        if isinstance(result, (list, tuple)) and isinstance(self.template[index], _Ref):
+            for j, r in zip(self.template[index], result):
+                self._check_shape(name, j, r)
+            return
+        val = self.planned.get(index)
+        if val is None or not isinstance(result, torch.Tensor):
+            return
+        planned, got = [int(d) for d in val.sizes], list(result.shape)
+        static = int(val.shape_dynamism) == 0
+        if len(got) != len(planned) or (got != planned if static else numel(got) > numel(planned)):
+            raise SimulationError(f"the CPU operator {name} gave a result of shape {tuple(got)} where the "
+                                  f"program plans {tuple(planned)}: labkit's host runner ran it with the wrong "
+                                  "arguments (a labkit bug; please report it with the model).")
 
     def _delegate(self, values, delegate_index, arg_ids, arenas):
         tosa = self.delegates[delegate_index]
@@ -245,30 +269,86 @@ def _resolve_op(name: str, overload: str):
     ExecuTorch kernel name such as ``aten::avg_pool2d.out``."""
     import executorch.backends.cortex_m.passes  # noqa: F401  (registers the cortex_m ops' Python references)
     import executorch.exir  # noqa: F401  (registers ExecuTorch's own ops, e.g. dim_order_ops)
+    import executorch.kernels.quantized  # noqa: F401  (registers the quantized_decomposed out variants)
     import torch
+    import torch.ao.quantization.fx._decomposed  # noqa: F401  (the quantized_decomposed functional ops)
 
     ns, _, op_name = name.partition("::")
+    display = f"{name}.{overload}"
     try:
         packet = getattr(getattr(torch.ops, ns), op_name)
     except (AttributeError, RuntimeError):
         raise SimulationError(f"the CPU operator {name} is not available in PyTorch, so the host runner "
                               "cannot run it.") from None
-    out_schema = None
     try:
-        listed = getattr(packet, overload)._schema
-        if any(a.is_out for a in listed.arguments):
-            out_schema = listed
+        listed = getattr(packet, overload)
     except AttributeError:
-        pass
-    candidates = ["default"] if overload == "out" else [overload[:-4]] if overload.endswith("_out") else []
-    for cand in [*candidates, overload, "default"]:
-        try:
-            op = getattr(packet, cand)
-        except AttributeError:
-            continue
-        if not any(a.is_out for a in op._schema.arguments):
-            return op, op._schema, out_schema, f"{name}.{overload}"
-    raise SimulationError(f"no functional PyTorch overload found for the CPU operator {name}.{overload}.")
+        listed = None
+    if listed is not None and not _is_out(listed._schema):  # a functional kernel (e.g. aten::sym_size.int)
+        return listed, listed._schema, None, display
+    if listed is None:  # no out variant in Python: the functional named like it, arguments first
+        stem = "default" if overload == "out" else overload.removesuffix("_out")
+        op = next((getattr(packet, c) for c in (stem, "default") if c in packet.overloads()
+                   and not _is_out(getattr(packet, c)._schema)), None)
+        if op is None:
+            raise SimulationError(f"no functional PyTorch overload found for the CPU operator {display}.")
+        return op, op._schema, None, display
+    op = _functional_of(packet, listed._schema)
+    if op is None:
+        raise SimulationError(f"no functional PyTorch overload found for the CPU operator {display}.")
+    return op, op._schema, listed._schema, display
+
+
+def _functional_of(packet, out_schema):
+    """The overload ExecuTorch turned into the out variant ``out_schema``. exir's to_out_variant
+    pairs the overloads of one signature (torchgen's, which drops the out arguments and the
+    dtype/layout/device the out tensor carries), so the name alone misleads: ``mean.out`` is
+    ``mean.dim``'s, not ``mean.default``'s (which ignores dim). A mutable op (writing e.g.
+    running stats) when there is no functional one."""
+    key = _signature(str(out_schema))[1]
+    found = {}
+    for overload in packet.overloads():
+        op = getattr(packet, overload)
+        kind, signature = _signature(str(op._schema))
+        if key is not None and signature == key:
+            found.setdefault(kind, op)
+    return found.get("functional") or found.get("mutable") or _taking_all_arguments(packet, out_schema)
+
+
+def _taking_all_arguments(packet, out_schema):
+    """For a schema torchgen cannot parse: the functional overload that takes every argument
+    of the out variant (same name and type) and needs no other."""
+    wanted = {a.name: str(a.type) for a in out_schema.arguments if not a.is_out}
+    for overload in packet.overloads():
+        op = getattr(packet, overload)
+        types = _argument_types(op._schema)
+        if (not _is_out(op._schema) and all(types.get(n) == t for n, t in wanted.items())
+                and all(a.name in wanted or a.has_default_value() for a in op._schema.arguments)):
+            return op
+    return None
+
+
+def _is_out(schema) -> bool:
+    return any(a.is_out for a in schema.arguments)
+
+
+def _argument_types(schema) -> dict:
+    return {a.name: str(a.type) for a in schema.arguments}
+
+
+@lru_cache(maxsize=None)
+def _signature(schema: str):
+    """(kind, signature without returns) of a schema, as exir's to_out_variant groups
+    overloads; (None, None) for a schema torchgen cannot parse."""
+    import dataclasses
+
+    from torchgen.model import FunctionSchema
+
+    try:
+        parsed = FunctionSchema.parse(schema)
+    except Exception:  # noqa: BLE001 - torchgen rejects some prim schemas; exir skips them too
+        return None, None
+    return parsed.kind().name, dataclasses.replace(parsed.signature(), returns=())
 
 
 def _convert_arg(value, argument):
