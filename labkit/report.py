@@ -83,8 +83,9 @@ class Report:
     """The result of compiling one model for one target.
 
     summary    pandas Series: cycles, time, memory, op counts, versions, and ``source``
-    operators  one row per operator of the exported graph the partitioner saw
-    layers     Vela's per-layer table, all partitions (``partition`` column)
+    operators  one row per operator of the exported graph the partitioner saw, in the order the
+               program runs them (each NPU partition's rows together, where its delegate is called)
+    layers     Vela's per-layer table, all partitions (``partition`` column) in the order they run
     delegation ExecuTorch's own get_delegation_info table for the lowered graph
     target     the Target it was compiled for
     artifacts  Artifacts: ``pte``, ``log``, ``operator_rows``, ``partitions`` (Partition each)

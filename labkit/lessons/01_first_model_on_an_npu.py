@@ -33,7 +33,7 @@ plots.summary_card(report)
 # %% [markdown]
 # ## Which operators run on the NPU?
 #
-# Each bar is one operator of the exported PyTorch graph, in order. CPU operators carry the reason the Ethos-U partitioner gave for rejecting them (hover to see it). Quantize/dequantize at the graph's input and output always run on the CPU.
+# Each bar is one operator of the exported PyTorch graph, in the order the compiled program runs them. CPU operators carry the reason the Ethos-U partitioner gave for rejecting them (hover to see it). Quantize/dequantize at the graph's input and output always run on the CPU.
 
 # %%
 plots.placement(report)

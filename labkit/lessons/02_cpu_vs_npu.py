@@ -48,7 +48,7 @@ ops.loc[ops["placement"] == "CPU", ["op", "module", "shape", "reason"]]
 # - **`aten.avg_pool2d`, rejected with a reason.** The U55's pooling hardware takes strides up to 3, and kernels larger than 8×8 only without padding. ds_cnn's pool has kernel = stride = (24, 5) over a 25×5 feature map: the 24-row window does not tile 25 rows, so the lowering has to crop the last row (TOSA writes that as a negative padding), and the stride of 24 is out of range anyway. The check lives in ExecuTorch (`backends/arm/operator_support/pool_2d_support.py`); labkit only passes its message on.
 # - **A dequantize before the pool and a quantize after it**: the CPU's kernels work in float, so the int8 tensor coming out of the NPU is converted to float32 for the pool, and back to int8 for the NPU.
 #
-# Hover over the bars below: each operator in graph order, NPU lane above, CPU lane below, with the shaded NPU partitions.
+# Hover over the bars below: each operator in execution order, NPU lane above, CPU lane below, with the shaded NPU partitions.
 
 # %%
 plots.placement(u55)

@@ -34,7 +34,7 @@ print(report.summary_text())
 # %% [markdown]
 # ## Per operator
 #
-# `plots.cycles` ranks the operators by their estimated cycles: the fifteen most expensive, the rest summed as *other*. Each label is the operator's position in the graph, its type and its module; hover a bar for its compute, memory and MAC counts. A convolution here includes everything the backend lowered it to (the convolution, its requantization, layout changes).
+# `plots.cycles` ranks the operators by their estimated cycles: the fifteen most expensive, the rest summed as *other*. Each label is the operator's position in execution order, its type and its module; hover a bar for its compute, memory and MAC counts. A convolution here includes everything the backend lowered it to (the convolution, its requantization, layout changes).
 
 # %%
 plots.cycles(report, by="operator")

@@ -35,7 +35,7 @@ table = labkit.numerics("digits_mobilenet", TARGET)
 labkit.plots.numerics(table)
 
 # %% [markdown]
-# Each point is one operator, in graph order (quantize/dequantize nodes hidden); the shaded band is the NPU partition. Hover a point for its module, its source line, and how far the TOSA reference model is from fake-quant in output steps (it should be 0 or 1: the NPU computes what the quantizer predicted). Per module, worst first:
+# Each point is one operator, in execution order (quantize/dequantize nodes hidden); the shaded band is the NPU partition. Hover a point for its module, its source line, and how far the TOSA reference model is from fake-quant in output steps (it should be 0 or 1: the NPU computes what the quantizer predicted). Per module, worst first:
 
 # %%
 modules = by_module(table, depth=2).sort_values("largest_drop_db", ascending=False)

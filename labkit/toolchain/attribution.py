@@ -93,21 +93,29 @@ def attribute(operators: pd.DataFrame, origins: list[list[tuple]], partitions: l
         ops.loc[sums.index, col] = sums[col].astype(float)
 
     # Backend work with no PyTorch origin: its own row, placed after the operator
-    # Vela scheduled just before it.
+    # Vela scheduled just before it; a partition's leading layers before its first one
+    # (not after the previous partition's last), so each partition's rows stay together.
     after: dict[int, list[dict]] = {}
-    previous = -1
+    before: dict[int, list[dict]] = {}
+    first = attributed.groupby("partition")["row"].first()
+    last = pd.Series(ops.index[npu], index=ops.loc[npu, "partition"]).groupby(level=0).max()
+    previous, partition = -1, None
     for _, layer in layers.iterrows():
+        if layer["partition"] != partition:
+            partition, previous = layer["partition"], None
         if layer["row"] >= 0:
             previous = layer["row"]
+            continue
+        record = {"node": layer["tensor"], "op": layer["tosa_op"] or layer["vela_op"], "module": "",
+                  "module_type": "", "source": "", "placement": "NPU", "partition": layer["partition"],
+                  "reason": "", "origin": "backend", **{c: float(layer[c]) for c in COST_COLUMNS}}
+        if previous is None and partition in first.index:
+            before.setdefault(first[partition], []).append(record)
         else:
-            after.setdefault(previous, []).append({
-                "node": layer["tensor"], "op": layer["tosa_op"] or layer["vela_op"], "module": "",
-                "module_type": "", "source": "", "placement": "NPU", "partition": layer["partition"],
-                "reason": "", "origin": "backend", **{c: float(layer[c]) for c in COST_COLUMNS}})
+            after.setdefault(previous if previous is not None else last.get(partition, -1), []).append(record)
     pieces = list(after.get(-1, []))
     for j, record in enumerate(ops.to_dict("records")):
-        pieces.append(record)
-        pieces.extend(after.get(j, []))
+        pieces += before.get(j, []) + [record] + after.get(j, [])
     result = pd.DataFrame(pieces, columns=list(ops.columns))
     result["partition"] = result["partition"].astype("Int64")
     result["util_pct"] = 100.0 * result["macs"] / (result["cycles"] * macs_per_cycle)

@@ -117,6 +117,94 @@ def operator_rows(graph_module, reasons: dict) -> list[dict]:
     return rows
 
 
+def program_steps(graph_module) -> list[dict]:
+    """The calls of a lowered edge program in the order it runs them (the .pte's
+    instructions are this order): per delegate call {"delegate": its partition's node
+    names}, per other operator {"node": name, "origins": its provenance}."""
+    steps = []
+    for node in graph_module.graph.nodes:
+        if node.op != "call_function" or op_name(node.target) in ("getitem", "alloc"):
+            continue
+        if op_name(node.target) == "executorch_call_delegate":
+            lowered = getattr(graph_module, node.args[0].target)
+            steps.append({"delegate": _partition_order(lowered.original_module)})
+        else:
+            steps.append({"node": node.name, "origins": node_origins(node.meta.get("from_node"))})
+    return steps
+
+
+def _partition_order(program) -> list[str]:
+    """A delegated program's operator names in its graph's order, except that a constant's
+    dequantize (all its inputs are weights, which the graph lists first) comes right
+    before the operator that first uses it."""
+    user_inputs = set(program.graph_signature.user_inputs)
+    out, waiting = [], {}
+    for node in program.graph.nodes:
+        if node.op != "call_function":
+            continue
+        if all(a.op == "placeholder" and a.name not in user_inputs for a in node.all_input_nodes) and node.users:
+            waiting[node] = node.name
+            continue
+        out += [waiting.pop(a) for a in node.all_input_nodes if a in waiting]
+        out.append(node.name)
+    return out + list(waiting.values())
+
+
+def in_execution_order(rows: list[dict], steps: list[dict], before: list[dict] | None = None) -> list[dict]:
+    """``rows`` in the order the program runs them: each NPU partition's rows where its
+    delegate is called, each CPU row where its kernel is. ``steps``: program_steps of the
+    program as serialized; ``before``: of the program the CPU kernel passes started from,
+    which still has the rows those passes folded into another kernel. A row neither
+    program has stays after the row it followed."""
+    order = _merge(_rows_run(rows, steps), _rows_run(rows, before or []))
+    rank = {i: (k, 0) for k, i in enumerate(order)}
+    for i in range(len(rows)):
+        if i not in rank:
+            k, j = rank.get(i - 1, (-1, 0))
+            rank[i] = (k, j + 1)
+    return [rows[i] for i in sorted(range(len(rows)), key=rank.__getitem__)]
+
+
+def _rows_run(rows: list[dict], steps: list[dict]) -> list[int]:
+    """Indices of the rows the steps run, in order, each once: a delegate's by node name
+    (and any other row of its partition), an operator's by name or, when the CPU kernel
+    passes renamed it, by its provenance as cpu.kernels.annotate_rows joins a kernel."""
+    from .attribution import rows_by_origin
+
+    by_name = {r["node"]: i for i, r in enumerate(rows)}
+    by_origin = rows_by_origin([r.get("origins") for r in rows])
+    out, seen = [], set()
+    for step in steps:
+        if "delegate" in step:
+            found = [by_name[n] for n in step["delegate"] if n in by_name]
+            tags = {rows[i]["tag"] for i in found} - {""}
+            found += [i for i, r in enumerate(rows) if r["tag"] in tags]
+        else:
+            i = by_name.get(step["node"])
+            if i is None:
+                i = next((by_origin[tuple(p)] for p in step["origins"] if tuple(p) in by_origin), None)
+                i = i if i is not None and rows[i]["placement"] == "CPU" else None
+            found = [] if i is None else [i]
+        for i in found:
+            if i not in seen:
+                seen.add(i)
+                out.append(i)
+    return out
+
+
+def _merge(first: list[int], second: list[int]) -> list[int]:
+    """``first`` with the items only ``second`` has, each just before the item that follows
+    it in ``second`` (the two list their common items in the same order)."""
+    mine, position = set(first), {x: k for k, x in enumerate(second)}
+    out, done = [], 0
+    for x in first:
+        if x in position:
+            out += [y for y in second[done:position[x]] if y not in mine]
+            done = max(done, position[x] + 1)
+        out.append(x)
+    return out + [y for y in second[done:] if y not in mine]
+
+
 def is_qdq(node, kind: str = "quantize") -> bool:
     name = op_name(node.target) if node.op == "call_function" else ""
     return name.startswith(f"quantized_decomposed.{kind}_per_")
@@ -199,9 +287,19 @@ _SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partit
 }
 
 
+def _by_call_order(partitions: list[Partition], operators: pd.DataFrame) -> list[Partition]:
+    """The partitions in the order the program calls them (the rows' order), for the layer
+    tables: Vela ran them in the partitioner's order, which iterates a set of tags."""
+    first: dict[int, int] = {}
+    for i, p in enumerate(operators["partition"]):
+        if not pd.isna(p):
+            first.setdefault(int(p), i)
+    return sorted(partitions, key=lambda p: first.get(p.index, len(operators)))
+
+
 def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegation: pd.DataFrame) -> Report:
-    # The partitioner's rows as they were: what a later compile for another target of
-    # this TOSA profile reuses instead of lowering again (lower.run_group).
+    # The operator rows as lowering left them (in execution order): what a later compile for
+    # another target of this TOSA profile reuses instead of lowering again (lower.run_group).
     rows_file = pte.parent / "operator_rows.json"
     rows_file.write_text(json.dumps(rows))
     tag_to_partition = {p.tag: p.index for p in partitions}
@@ -215,14 +313,15 @@ def build(job, rows: list[dict], partitions: list[Partition], pte: Path, delegat
     operators["kernel"] = operators["kernel"].fillna("")
     operators.insert(10, "partition", operators["tag"].map(tag_to_partition).astype("Int64"))
     operators = operators.drop(columns="tag")
-    operators, joined = attribution.attribute(operators, origins, partitions, job.target.macs)
+    called = _by_call_order(partitions, operators)
+    operators, joined = attribution.attribute(operators, origins, called, job.target.macs)
     operators = operators.astype({"act_bits": "Int64", "weight_bits": "Int64"})
     operators.loc[operators["node"].isin(added), "origin"] = "cpu-kernels"
     operators = cpu_estimate.add_columns(operators, works)
     operators["cpu"] = operators["placement"].map({"CPU": job.target.cpu_core}).fillna("")  # the core it runs on
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
-    layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in partitions]
+    layer_frames = [vela.read_per_layer(p.vela_dir).assign(partition=p.index) for p in called]
     layers = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame()
     if len(joined) and len(layers) == len(joined):  # the per-layer CSV and the debug db list the same layers
         layers = pd.concat([layers, joined[["tosa_op", "node", "module"]]], axis=1)

@@ -142,11 +142,19 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
     with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {kernel_set} CPU kernels"):
         core = job.target.cpu_core
+        before = build.program_steps(edge.exported_program().graph_module)
         edge = cpu_kernels.apply(edge, kernel_set, core)
         rows = cpu_kernels.annotate_rows(partitioner.operator_rows,
                                          cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module, core),
                                          kernel_set)
+        rows = _in_execution_order(rows, edge, before)
     return edge, partitions, rows, delegation, len(calibration)
+
+
+def _in_execution_order(rows: list[dict], edge, before: list[dict]) -> list[dict]:
+    """The operator rows in the order the lowered program runs them (build.in_execution_order);
+    the partitioner listed them in its graph's order, where a partition's weights come first."""
+    return build.in_execution_order(rows, build.program_steps(edge.exported_program().graph_module), before)
 
 
 def _delegation(edge):
@@ -178,9 +186,11 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
         graph = edge.exported_program().graph_module
         rows = build.operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
         delegation = _delegation(edge)
+        before = build.program_steps(graph)
         edge = cpu_kernels.apply(edge, job.cpu_kernels, job.target.cpu_core)
         rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module,
                                                                           job.target.cpu_core), job.cpu_kernels)
+        rows = _in_execution_order(rows, edge, before)
     return edge, [], rows, delegation, len(calibration)
 
 

@@ -54,7 +54,7 @@ def _short_op(op: str) -> str:
 # ------------------------------------------------------------------ placement
 
 def placement(report) -> go.Figure:
-    """Every operator in graph order: an NPU lane and a CPU lane, hover with op,
+    """Every operator in execution order: an NPU lane and a CPU lane, hover with op,
     module, source line and (for the CPU) the partitioner's reason."""
     ops = report.operators.reset_index(drop=True)
     backend = ops["origin"].eq("backend")
@@ -71,21 +71,31 @@ def placement(report) -> go.Figure:
                     marker=dict(color=color, line_width=0, pattern_shape=pattern),
                     hovertext=[_placement_hover(i, r) for i, r in rows.iterrows()],
                     hovertemplate="%{hovertext}<extra></extra>")
-    for p, rows in ops[ops["partition"].notna()].groupby("partition"):
+    for p, rows in _partition_runs(ops):
         x0, x1 = rows.index.min() - 0.5, rows.index.max() + 0.5
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1.3, fillcolor=NPU_COLOR, opacity=0.12,
                       line_width=0, layer="below")
-        fig.add_annotation(x=x0, y=1.3, text=f"NPU partition {int(p)}", xanchor="left", yanchor="top",
+        fig.add_annotation(x=x0, y=1.3, text=f"NPU partition {p}", xanchor="left", yanchor="top",
                            showarrow=False)
     s = report.summary
     _style(fig, report, "Operator placement", 300)
     fig.update_layout(bargap=0.1, barmode="overlay")
-    fig.update_xaxes(title_text="operator, in graph order", range=[-1, len(ops)], showgrid=False, zeroline=False)
+    fig.update_xaxes(title_text="operator, in execution order", range=[-1, len(ops)], showgrid=False,
+                     zeroline=False)
     fig.update_yaxes(tickvals=[0.5, -0.5], ticktext=["NPU", "CPU"], range=[-1.1, 1.35], showgrid=False)
     note(fig, f"{s['npu_ops']} operators on the NPU · {s['cpu_ops']} on the CPU · "
                f"{s['partitions']} NPU partition(s). Hover an operator for its module, source line and, "
                "on the CPU, why.", below=45)
     return fig
+
+
+def _partition_runs(ops: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """(partition, its rows) for each run of consecutive rows of one NPU partition: one run
+    per partition when the rows are in execution order."""
+    part = pd.to_numeric(ops["partition"], errors="coerce").astype(float)
+    npu = part.notna()
+    run = part.ne(part.shift()).cumsum()
+    return [(int(rows["partition"].iloc[0]), rows) for _, rows in ops[npu].groupby(run[npu])]
 
 
 def _placement_hover(i: int, row) -> str:
@@ -229,7 +239,8 @@ def timeline(report) -> go.Figure:
 
 
 def _segments(ops: pd.DataFrame, s) -> list[dict]:
-    """NPU partitions and runs of consecutive CPU kernels, in the operators' order."""
+    """NPU partitions and runs of consecutive CPU kernels, in the operators' order (the
+    program's)."""
     out, seen = [], set()
     cpu_ms = 1e3 / float(s["cpu_clock_hz"])
     for r in ops.itertuples():
@@ -240,7 +251,7 @@ def _segments(ops: pd.DataFrame, s) -> list[dict]:
             part = ops[ops["partition"] == r.partition]
             cycles = float(part["cycles"].fillna(0).sum())
             ms = cycles / float(s["clock_hz"]) * 1e3
-            out.append({"kind": "NPU", "label": f"NPU partition {int(r.partition) + 1}", "est": ms, "low": ms,
+            out.append({"kind": "NPU", "label": f"NPU partition {int(r.partition)}", "est": ms, "low": ms,
                         "high": ms, "detail": f"{len(part)} operators · {cycles:,.0f} cycles"})
         elif not pd.isna(getattr(r, "cpu_cycles_est", float("nan"))):
             if not out or out[-1]["kind"] != "CPU":
@@ -391,9 +402,9 @@ def numerics(table: pd.DataFrame) -> go.Figure:
     a = table.attrs
     ops = table[~table["op"].str.startswith("quantized_decomposed.")].reset_index(drop=True)
     fig = go.Figure()
-    for p, rows in ops[ops["partition"].notna()].groupby("partition"):
+    for p, rows in _partition_runs(ops):
         fig.add_vrect(x0=rows.index.min() - 0.5, x1=rows.index.max() + 0.5, fillcolor=NPU_COLOR, opacity=0.10,
-                      line_width=0, layer="below", annotation_text=f"NPU partition {int(p)}",
+                      line_width=0, layer="below", annotation_text=f"NPU partition {p}",
                       annotation_position="bottom left")
     hover = [_numerics_hover(i, r) for i, r in ops.iterrows()]
     fig.add_scatter(x=ops.index, y=ops["sqnr_fake_quant_db"].clip(upper=120), mode="lines+markers",
@@ -415,7 +426,7 @@ def numerics(table: pd.DataFrame) -> go.Figure:
     style(fig, "SQNR along the graph", a.get("model", ""),
           f"{a.get('target', '')} · {a.get('quantization', '')} · {a.get('samples', '?')} samples · "
           "fake-quant int8 and TOSA reference run vs PyTorch float", 420)
-    fig.update_xaxes(title_text="operator, in graph order (quantize/dequantize hidden)", showgrid=False,
+    fig.update_xaxes(title_text="operator, in execution order (quantize/dequantize hidden)", showgrid=False,
                      range=[-1, max(len(ops), 1)], zeroline=False)
     fig.update_yaxes(title_text="SQNR (dB), higher is better", range=[0, top * 1.15])
     note(fig, "SQNR at each operator's quantized output over all samples; an operator quantized with the next "
