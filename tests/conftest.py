@@ -18,6 +18,20 @@ ARTIFACTS = REPO / "test-artifacts"
 SHARED = REPO.parent / "shared"  # the shared folder beside the repository (real FVP logs, Cortex-M data)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--zoo-full", action="store_true",
+                     help="also run the model zoo's zoo_full tests: every model on every family of NPU")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--zoo-full"):
+        return
+    deselected = [item for item in items if "zoo_full" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if "zoo_full" not in item.keywords]
+
+
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     return _SESSION_CACHE
