@@ -310,7 +310,8 @@ def _quantization_candidates(report, origin, evaluation) -> list:
     model = kw["model"]
     table = numerics(model, report.target, data=subset, example_inputs=kw.get("example_inputs"),
                      quantization=kw.get("quantization") or "int8",
-                     calibration=kw.get("calibration_inputs") or kw.get("calibration"))
+                     calibration=kw.get("calibration_inputs") or kw.get("calibration"),
+                     cpu_kernels=kw.get("cpu_kernels") or "cmsis-nn")
     modules = by_module(table, depth=2).dropna(subset=["largest_drop_db"])
     modules = modules[modules["module"] != ""].sort_values("largest_drop_db", ascending=False)
     if modules.empty or modules.iloc[0]["largest_drop_db"] <= 0:

@@ -98,19 +98,21 @@ def run_inputs(inputs) -> tuple:
 
 
 def random_like(example: tuple, generator) -> tuple:
-    """A seeded sample shaped like ``example``, each input keeping its dtype and a valid range:
-    floats uniform in [-1, 1) (the built-in models' range), integers (token ids, class
-    indices) uniform within the example's own values, so every id is one the model takes;
-    bool masks as in the example (a random mask can hide every position)."""
+    """A seeded sample shaped like ``example``, each input keeping its dtype and staying in
+    the range the example shows (what the model was calibrated on when it had no other
+    samples): floats and integers (token ids, class indices) uniform between the example's
+    smallest and largest value, so every id is one the model takes; an input that is one
+    value throughout (a zero initial state) and bool masks as in the example (a random
+    mask can hide every position)."""
     import torch
 
     def draw(t):
-        if t.is_floating_point():
-            return (torch.rand(t.shape, generator=generator) * 2 - 1).to(t.dtype)
-        if t.dtype == torch.bool or t.numel() == 0:
+        if t.dtype == torch.bool or t.numel() == 0 or bool((t == t.reshape(-1)[0]).all()):
             return t.clone()
-        low, high = int(t.min()), int(t.max())
-        return torch.randint(low, high + 1, tuple(t.shape), generator=generator, dtype=t.dtype)
+        low, high = t.min(), t.max()
+        if t.is_floating_point():
+            return (low + (high - low) * torch.rand(t.shape, generator=generator)).to(t.dtype)
+        return torch.randint(int(low), int(high) + 1, tuple(t.shape), generator=generator, dtype=t.dtype)
 
     return map_leaves(draw, tuple(example))
 

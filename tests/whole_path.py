@@ -21,7 +21,7 @@ def figures(report) -> list:
 
 
 def walk(model, args, target: str, folder: Path, *, advise_budget: int | None = 2, evaluate_data=None,
-         steps=STEPS) -> dict:
+         cpu_kernels: str = "cmsis-nn", steps=STEPS) -> dict:
     """Run ``model`` (an nn.Module, forward()'s arguments ``args``) through ``steps`` of labkit
     on ``target``; {step: what it gave}. A step's failure is an AssertionError naming it.
     ``evaluate_data``: evaluate's data (default: its own 32 seeded samples)."""
@@ -34,7 +34,7 @@ def walk(model, args, target: str, folder: Path, *, advise_budget: int | None = 
             except Exception as e:
                 raise AssertionError(f"{name} failed: {type(e).__name__}: {e}") from e
 
-    report = labkit.compile(model, target, example_inputs=args, progress=False)
+    report = labkit.compile(model, target, example_inputs=args, progress=False, cpu_kernels=cpu_kernels)
     done["compile"] = report
     step("figures", lambda: figures(report))
     step("tables", lambda: (report.hotspots(), report.by_module(1), report.memory, report.cpu_work,
@@ -42,8 +42,9 @@ def walk(model, args, target: str, folder: Path, *, advise_budget: int | None = 
     step("model_explorer", lambda: report.to_model_explorer(folder / "me"))
     step("html", lambda: html.write_html(report, folder / "report.html"))
     step("simulate", lambda: labkit.simulate(report, args))
-    step("numerics", lambda: labkit.numerics(model, target, example_inputs=args))
-    step("evaluate", lambda: labkit.evaluate(model, target, example_inputs=args, data=evaluate_data))
+    step("numerics", lambda: labkit.numerics(model, target, example_inputs=args, cpu_kernels=cpu_kernels))
+    step("evaluate", lambda: labkit.evaluate(model, target, example_inputs=args, data=evaluate_data,
+                                             cpu_kernels=cpu_kernels))
     step("advise", lambda: report.advise(budget=advise_budget, progress=False))
     return done
 

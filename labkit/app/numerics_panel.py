@@ -47,8 +47,10 @@ class NumericsPanel(ReportPanel, widgets.VBox):
         return f"Running {describe(report)} in float, fake-quant and on the TOSA reference model…"
 
     def _compute(self, report, cancel: threading.Event):
+        asked = report.compiled_from.kwargs if report.compiled_from is not None else {}
         return numerics(self.lab.model_for(report.summary["model"]), report.target,
-                        quantization=self.lab.quantization_choice(), progress=self._on_progress, cancel=cancel)
+                        quantization=self.lab.quantization_choice(), progress=self._on_progress, cancel=cancel,
+                        cpu_kernels=asked.get("cpu_kernels") or "cmsis-nn")
 
     def _how(self, table) -> str:
         return f"{table.attrs['samples']} samples"

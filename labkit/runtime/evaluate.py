@@ -30,8 +30,8 @@ def _samples(data, example) -> tuple[list, Any, str]:
     if data is None:
         g = torch.Generator().manual_seed(1234)
         samples = [random_like(example, g) for _ in range(RANDOM_SAMPLES)]
-        return samples, None, (f"{RANDOM_SAMPLES} seeded random inputs (floats in [-1, 1), integers within the "
-                               "example's values; the model has no evaluation data)")
+        return samples, None, (f"{RANDOM_SAMPLES} seeded random inputs within the example's range "
+                               "(the model has no evaluation data)")
     labels = None
     if isinstance(data, (tuple, list)) and len(data) == 2 and _looks_like_labels(data[1], data[0]):
         data, labels = data
@@ -104,7 +104,7 @@ class SameModel:
     calibration_samples: int
 
 
-def same_model(m, target, quantization, calibration, example, progress) -> SameModel:
+def same_model(m, target, quantization, calibration, example, progress, cpu_kernels="cmsis-nn") -> SameModel:
     """Compile ``m`` (in the worker, cached) and the fake-quant graph of that compile:
     the one the compile kept (``report.artifacts.fake_quant``), else ``m`` quantized
     here exactly as the compile did (same quantizer, configs and calibration samples)."""
@@ -124,7 +124,8 @@ def same_model(m, target, quantization, calibration, example, progress) -> SameM
     chosen = dataclasses.replace(m, example_inputs=example)
     if calib is not None:
         chosen, count = dataclasses.replace(chosen, builtin=None, calibration_inputs=calib), None
-    report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress)
+    report = compile_model(chosen, resolved, quantization=q, calibration=count, progress=progress,
+                           cpu_kernels=cpu_kernels)
     kept = report.artifacts.fake_quant
     if kept is not None and kept.exists():
         return SameModel(report, graph_file.load(kept), q, len(used))
@@ -134,7 +135,7 @@ def same_model(m, target, quantization, calibration, example, progress) -> SameM
 
 
 def outputs(model, target="corstone-320", *, data=None, quantization=None, calibration=None, example_inputs=None,
-            progress: bool = False):
+            progress: bool = False, cpu_kernels: str = "cmsis-nn"):
     """Every output value of the model on ``data`` from the three sources, one row per (source, sample).
 
     Columns: ``y0``, ``y1``, ... (all outputs, flattened) and ``label`` when ``data`` has labels.
@@ -147,7 +148,7 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
 
     m = resolve(model, example_inputs=example_inputs)
     samples, labels, described = samples_for(m, data)
-    same = same_model(m, target, quantization, calibration, samples[0], progress)
+    same = same_model(m, target, quantization, calibration, samples[0], progress, cpu_kernels)
     report, program, fake_quant = same.report, program_mod.load(same.report), same.fake_quant
     module = m.float_module()
     _check_same_quantization(fake_quant, program)
@@ -294,7 +295,7 @@ def summarize(table):
 
 
 def evaluate(model, target="corstone-320", *, data=None, quantization=None, calibration=None,
-             example_inputs=None, progress: bool = False):
+             example_inputs=None, progress: bool = False, cpu_kernels: str = "cmsis-nn"):
     """Float vs int8: one row per source ('pytorch-float', 'fake-quant-int8', 'tosa-reference').
 
     Columns: ``accuracy`` (when ``data`` — or the model's own evaluation data — has labels),
@@ -308,7 +309,8 @@ def evaluate(model, target="corstone-320", *, data=None, quantization=None, cali
     quantization: as for ``labkit.compile`` (default 'int8').
     calibration: None (the model's own), an int N (the first N of the model's own
         calibration samples) or a list of input tuples.
+    cpu_kernels: as for ``labkit.compile``.
     """
     return summarize(outputs(model, target, data=data, quantization=quantization, calibration=calibration,
-                             example_inputs=example_inputs, progress=progress))
+                             example_inputs=example_inputs, progress=progress, cpu_kernels=cpu_kernels))
 

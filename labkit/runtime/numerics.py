@@ -45,7 +45,7 @@ COLUMNS = ["node", "op", "module", "source", "placement", "partition", "compared
 
 def numerics(model, target="corstone-320", *, data=None, example_inputs=None, quantization="int8",
              calibration=None, progress: "bool | Callable[[int, int], None]" = False,
-             cancel: threading.Event | None = None):
+             cancel: threading.Event | None = None, cpu_kernels: str = "cmsis-nn"):
     """One row per operator of the compiled graph: how far fake-quant and the TOSA
     reference model are from float at that operator's output.
 
@@ -57,7 +57,7 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     ``attrs``: model, target, quantization, samples, data, sources, report.
 
     data: as ``labkit.evaluate`` takes it; default: the first 16 samples of the model's
-        evaluation data (else seeded random inputs). quantization, calibration: as ``compile``.
+        evaluation data (else seeded random inputs). quantization, calibration, cpu_kernels: as ``compile``.
     progress: True for the compile's progress bar, or a callback(samples done, samples).
     cancel: set this Event to stop between samples (CompileCancelled).
     """
@@ -70,7 +70,7 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     if data is None and len(samples) > DEFAULT_SAMPLES:
         samples, described = samples[:DEFAULT_SAMPLES], f"the first {DEFAULT_SAMPLES} of {described}"
     _check_shapes(m, samples)
-    same = same_model(m, target, quantization, calibration, samples[0], progress is True)
+    same = same_model(m, target, quantization, calibration, samples[0], progress is True, cpu_kernels)
     report, graph = same.report, same.fake_quant
     rows = [r for r in json.loads(report.artifacts.operator_rows.read_text()) if not r.get("added")]
     at = _align(rows, graph)

@@ -143,7 +143,10 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {kernel_set} CPU kernels"):
         core = job.target.cpu_core
         before = build.program_steps(edge.exported_program().graph_module)
-        edge = cpu_kernels.apply(edge, kernel_set, core)
+        try:
+            edge = cpu_kernels.apply(edge, kernel_set, core)
+        except Exception as e:
+            raise CompileError(_cpu_kernels_refused(e, kernel_set)) from e
         rows = cpu_kernels.annotate_rows(partitioner.operator_rows,
                                          cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module, core),
                                          kernel_set)
@@ -330,6 +333,33 @@ def _vela_per_partition(work: Path, clock: _Stopwatch):
         EthosUBackend._compile_tosa_flatbuffer = original
 
 
+def _cpu_kernels_refused(error: Exception, kernel_set: str) -> str:
+    """The CPU operator a CPU-kernel pass failed on (the FX node it was converting: the
+    innermost ``node`` of the traceback), its source line, and the way around it."""
+    import torch
+
+    node, tb = None, error.__cause__.__traceback__ if error.__cause__ else error.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals.get("node")
+        node = found if isinstance(found, torch.fx.Node) else node
+        tb = tb.tb_next
+    cause = first_line(error.__cause__ or error)
+    if node is None:
+        what = "an operator outside the NPU"
+    else:
+        where = build.source_line(node.meta.get("stack_trace"))
+        what = f"the CPU operator {build.op_name(node.target)} ({node.name}{f', at {where}' if where else ''})"
+    return (f"the Cortex-M backend's {kernel_set} passes (ExecuTorch {_version('executorch')}) cannot convert {what}: "
+            f"{cause}. Compile with cpu_kernels='portable' (ExecuTorch's portable kernels run it; the NPU "
+            "figures are the same), or change that operator so the NPU takes it.")
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
 @contextlib.contextmanager
 def _scheme_refused(job: CompileJob):
     """Vela refusing an operator of a 16-bit scheme on an Ethos-U55/U65 is the scheme's
@@ -351,9 +381,7 @@ def _scheme_refused(job: CompileJob):
 
 
 def _vela_version() -> str:
-    from importlib.metadata import version
-
-    return version("ethos-u-vela")
+    return _version("ethos-u-vela")
 
 
 def _vela_message(e: Exception, index: int) -> str:
