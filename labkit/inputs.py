@@ -26,9 +26,8 @@ def as_args(inputs, what: str = "inputs", error=ExampleInputError) -> tuple:
         raise error(f"{what} is a dict, but labkit passes forward()'s arguments by position. For "
                     "forward(self, batch) with a dict argument, pass a tuple holding the dict: (batch,).")
     if not isinstance(inputs, (tuple, list)) or not inputs:
-        raise error(f"{what} must be a tensor or a tuple of forward()'s arguments, got "
-                    f"{'an empty ' + type(inputs).__name__ if isinstance(inputs, (tuple, list)) else type(inputs).__name__}. "
-                    + EXAMPLE_HINT)
+        got = f"an empty {type(inputs).__name__}" if isinstance(inputs, (tuple, list)) else type(inputs).__name__
+        raise error(f"{what} must be a tensor or a tuple of forward()'s arguments, got {got}. " + EXAMPLE_HINT)
     args = tuple(inputs)
     for path, leaf in _leaves_with_paths(args):
         if not isinstance(leaf, torch.Tensor):

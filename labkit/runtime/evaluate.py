@@ -14,7 +14,8 @@ import warnings
 from typing import Any
 
 from ..errors import InputValueError
-from ..inputs import as_args, batch_size, check_finite, check_like, hash_into, leaves, map_leaves, random_like, same_samples, split_batch
+from ..inputs import (as_args, batch_size, check_finite, check_like, hash_into, leaves, map_leaves, random_like,
+                      same_samples, split_batch)
 from ..quantization import check_calibration, parse
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
