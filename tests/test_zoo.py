@@ -108,3 +108,33 @@ def _same_cycles_as_executorch(name: str, target: str) -> None:
     theirs = reference_flow.executorch_cycles(z.build(), z.example(), target)
     assert (report.summary["partitions"], report.summary["total_cycles"]) == \
         (theirs["partitions"], theirs["cycles"]), (name, target, theirs)
+
+
+def test_a_nested_input_model_in_the_cli_the_lab_and_a_sweep(tmp_path):
+    """lstm_state takes (x, (h, c)): as a .pt2 in the CLI, as (module, args) in the Lab, in a sweep."""
+    import json
+
+    import labkit
+    from labkit.app import Lab
+    from tests.fast.test_cli import labkit as cli
+
+    z = zoo.get("lstm_state")
+    model, args = z.build(), z.example()
+    path = tmp_path / "lstm_state.pt2"
+    torch.export.save(torch.export.export(model, args), str(path))
+    out = cli("compile", str(path), "--target", TARGETS[1], "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)["summary"]
+    by_api = labkit.compile(model, TARGETS[1], example_inputs=args, progress=False)
+    assert summary["total_cycles"] == by_api.summary["total_cycles"] and summary["partitions"] >= 1
+    numerics = cli("numerics", str(path), "--target", TARGETS[1])
+    assert numerics.returncode == 0 and "Traceback" not in numerics.stderr, numerics.stderr
+
+    lab = Lab(models={"lstm_state": (model, args)}, model="lstm_state", target=TARGETS[1], warm=False)
+    report = lab.report or lab.compile()
+    assert report is not None and report.summary["total_cycles"] == by_api.summary["total_cycles"]
+    table = lab.numerics.run()
+    assert table is not None and len(table) and "Traceback" not in lab.numerics.status.value
+
+    sweep = labkit.sweep(model, [TARGETS[0], TARGETS[1]], example_inputs=args, progress=False)
+    assert len(sweep) == 2 and (sweep["total_cycles"] > 0).all()
