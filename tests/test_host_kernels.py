@@ -32,6 +32,10 @@ class Case:
 
 def _cases() -> dict:
     r, i = torch.randn, torch.randint
+
+    def i8(*shape):  # int8 over its whole range
+        return torch.randint(-128, 128, shape, dtype=torch.int8)
+
     q = torch.ops.quantized_decomposed
     mask = torch.rand(3, 4) > 0.5
     return {
@@ -148,6 +152,48 @@ def _cases() -> dict:
         "upsample bilinear corners": Case(
             lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True), (r(1, 2, 4, 4),),
             ("aten::upsample_bilinear2d.vec_out",)),
+        # integer upsampling and pooling: ExecuTorch's kernels (float32 weights, truncated), which
+        # PyTorch lacks for these dtypes (uint8 bilinear it has, but rounds)
+        "upsample bilinear int8": Case(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (i8(1, 3, 5, 6),),
+                                       ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int8 size": Case(lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"),
+                                            (i8(1, 2, 5, 6),), ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int8 corners": Case(
+            lambda x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True), (i8(1, 2, 5, 6),),
+            ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int8 corners scale": Case(
+            lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True), (i8(1, 2, 4, 6),),
+            ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int8 down": Case(lambda x: F.interpolate(x, size=(3, 4), mode="bilinear"),
+                                            (i8(2, 2, 5, 7),), ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int8 x4 channels last (a segmentation head's)": Case(
+            lambda x: F.interpolate(x.contiguous(memory_format=torch.channels_last), scale_factor=4, mode="bilinear"),
+            (i8(1, 3, 8, 8),), ("dim_order_ops::_clone_dim_order.out", "aten::upsample_bilinear2d.vec_out")),
+        "upsample bilinear int16": Case(lambda x: F.interpolate(x, size=(7, 10), mode="bilinear"),
+                                        (i(-2**15, 2**15, (1, 2, 3, 4), dtype=torch.int16),),
+                                        ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear uint8": Case(lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"),
+                                        (i(0, 256, (1, 2, 5, 6), dtype=torch.uint8),),
+                                        ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample bilinear int32": Case(lambda x: F.interpolate(x, scale_factor=2.5, mode="bilinear"),
+                                        (i(-2**30, 2**30, (1, 2, 3, 4), dtype=torch.int32),),
+                                        ("aten::upsample_bilinear2d.vec_out",)),
+        "upsample nearest int8": Case(lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), (i8(1, 2, 3, 4),),
+                                      ("aten::upsample_nearest2d.vec_out",)),
+        "upsample nearest int8 size": Case(lambda x: F.interpolate(x, size=(7, 5), mode="nearest"),
+                                           (i8(1, 2, 3, 4),), ("aten::upsample_nearest2d.vec_out",)),
+        "upsample nearest int16 channels last": Case(
+            lambda x: F.interpolate(x.contiguous(memory_format=torch.channels_last), scale_factor=3, mode="nearest"),
+            (i(-2**15, 2**15, (1, 3, 3, 4), dtype=torch.int16),),
+            ("dim_order_ops::_clone_dim_order.out", "aten::upsample_nearest2d.vec_out")),
+        "adaptive avg pool2d int64": Case(nn.AdaptiveAvgPool2d((2, 3)),
+                                          (i(-2**40, 2**40, (1, 2, 5, 7)),), ("aten::_adaptive_avg_pool2d.out",)),
+        # integer remainder: ExecuTorch's is C's % (the dividend's sign), PyTorch's the divisor's
+        "remainder int8 scalar": Case(lambda x: torch.remainder(x, 3), (i8(2, 8),), ("aten::remainder.Scalar_out",)),
+        "remainder int16 tensor": Case(torch.remainder, (i(-300, 300, (2, 8), dtype=torch.int16), _signed_divisors()),
+                                       ("aten::remainder.Tensor_out",)),
+        "remainder float scalar": Case(lambda x: torch.remainder(x, -2.5), (r(2, 8) * 10,),
+                                       ("aten::remainder.Scalar_out",)),
         # norms
         "layer_norm": Case(nn.LayerNorm(8), (r(2, 3, 8),), ("aten::native_layer_norm.out",)),
         "group_norm": Case(nn.GroupNorm(2, 4), (r(2, 4, 3, 3),), ("aten::native_group_norm.out",)),
@@ -176,6 +222,12 @@ def _cases() -> dict:
                                      ("quantized_decomposed::quantize_per_channel.out",
                                       "quantized_decomposed::dequantize_per_channel.out")),
     }
+
+
+def _signed_divisors():
+    """int16 divisors of both signs, none zero."""
+    sign = torch.randint(0, 2, (2, 8), dtype=torch.int16) * 2 - 1
+    return torch.randint(1, 20, (2, 8), dtype=torch.int16) * sign
 
 
 def _batch_norm() -> nn.Module:
@@ -245,8 +297,11 @@ def _run_both(path, inputs) -> tuple[list, list]:
 
 
 def _n_outputs(case) -> int:
-    with torch.no_grad():
-        result = case.fn(*case.inputs)
+    """Traced on fake tensors: PyTorch itself has no kernel for some cases' dtypes."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with torch.no_grad(), FakeTensorMode(allow_non_fake_inputs=True) as mode:
+        result = case.fn(*(mode.from_tensor(t) for t in case.inputs))
     return len(result) if isinstance(result, (tuple, list)) else 1
 
 
@@ -343,3 +398,15 @@ def test_a_result_of_the_wrong_shape_is_an_error_not_a_wrong_answer(suite):
     with pytest.raises(SimulationError, match=r"aten::mean\.out gave a result of shape \(\) where the program plans"):
         runner.run(suite.inputs)
     assert _resolve_op("aten::mean", "out")[0] is torch.ops.aten.mean.dim
+
+
+def test_an_integer_operator_pytorch_lacks_is_one_clear_error(tmp_path):
+    """int8 adaptive average pooling has no PyTorch kernel (nor an ExecuTorch one): the error
+    names the operator and the dtype, and says what still works, not PyTorch's text alone."""
+    x = torch.zeros(1, 2, 6, 6, dtype=torch.int8)
+    path = tmp_path / "int8-pool.pte"
+    _lower([Case(nn.AdaptiveAvgPool2d((2, 3)), (x,), ())], path)
+    with pytest.raises(SimulationError, match=r"cannot run the CPU operator aten::_adaptive_avg_pool2d\.out on "
+                                              r"int8 tensors: PyTorch has no kernel for that dtype") as error:
+        Program(path, []).run((x,))
+    assert "every other part of labkit still work for this model" in str(error.value)

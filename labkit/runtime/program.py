@@ -218,10 +218,11 @@ class Program:
         out = values[outs[0]] if outs else None
         if "dtype" not in named and "dtype" in _argument_types(schema) and hasattr(out, "dtype"):
             kwargs["dtype"] = out.dtype  # an out variant without dtype (full.out, _to_dim_order_copy.out) uses out's
+        portable = _INTEGER_KERNELS.get(name)
         try:
-            result = op(**kwargs)
+            result = portable(op, kwargs) if portable is not None else op(**kwargs)
         except Exception as e:
-            raise SimulationError(f"the CPU operator {name} failed in PyTorch: {type(e).__name__}: {e}") from None
+            raise _kernel_error(name, kwargs, e) from None
         results = result if isinstance(result, (tuple, list)) and len(schema.returns) > 1 else (result,)
         # The out arguments and then the returns both name the results, in order.
         done = set()
@@ -364,6 +365,164 @@ def _convert_arg(value, argument):
         if "Layout" in kind:
             return torch.strided
     return value
+
+
+def _kernel_error(name: str, kwargs: dict, error: Exception) -> SimulationError:
+    """The error of a CPU operator PyTorch failed on: for integer tensors PyTorch has no kernel
+    for (ExecuTorch's portable kernels have some), one that says so and what still works."""
+    import re
+
+    import torch
+
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    tensors = [t for v in kwargs.values() for t in (v if isinstance(v, (list, tuple)) else [v])
+               if isinstance(t, torch.Tensor)]
+    integer = sorted({str(t.dtype).removeprefix("torch.") for t in tensors
+                      if not (t.dtype.is_floating_point or t.dtype.is_complex)})
+    refused = isinstance(error, NotImplementedError) or re.search(r"not implemented for|only supports? floating",
+                                                                  message)
+    if not (integer and refused):
+        return SimulationError(f"the CPU operator {name} failed in PyTorch: {type(error).__name__}: {message}")
+    return SimulationError(
+        f"labkit's host runner cannot run the CPU operator {name} on {'/'.join(integer)} tensors: PyTorch has no "
+        f"kernel for that dtype ({type(error).__name__}: {message}), and the host runner reproduces ExecuTorch's "
+        f"integer kernels only for {', '.join(sorted(_INTEGER_KERNELS))}. ExecuTorch's portable kernel may "
+        "reject the dtype too (its avg_pool2d, softmax and gelu reject int8). Only running "
+        "this program on the host stops here (simulate, numerics, evaluate): the compile, its report and every "
+        "other part of labkit still work for this model, and the FVP runs the real program with ExecuTorch's "
+        "own kernels (labkit.fvp.run(report)).")
+
+
+# -- ExecuTorch's portable kernels where they compute integers differently from PyTorch, or where
+# PyTorch has no integer kernel: each takes the functional op and its arguments, and runs the op
+# itself for the dtypes PyTorch computes as ExecuTorch does.
+
+_INTEGER = ("uint8", "int8", "int16", "int32", "int64")  # ExecuTorch's REAL types less float, double
+
+
+def _is_integer(t) -> bool:
+    return str(t.dtype).removeprefix("torch.") in _INTEGER
+
+
+def _upsample_scales(x, output_size, scale_factors, align_corners: bool) -> list:
+    """[(input size, output size, kernel scale)] of the height and width, as ExecuTorch's
+    resize_upsample_2d and area_pixel_compute_scale (upsample_util) compute them, in double: the
+    output size truncated from the size times the factor, the scale 1 / factor (the output
+    size over the input's when sizes are given), or (in - 1) / (out - 1) with aligned corners."""
+    sizes = [int(n) for n in x.shape[-2:]]
+    if scale_factors is not None:
+        factors = [float(f) for f in scale_factors]
+        outs = [int(n * f) for n, f in zip(sizes, factors)]
+    else:
+        outs = [int(o) for o in output_size]
+        factors = [o / n for o, n in zip(outs, sizes)]
+    if align_corners:
+        scales = [(n - 1) / (o - 1) if o > 1 else 0.0 for n, o in zip(sizes, outs)]
+    else:
+        scales = [1.0 / f for f in factors]
+    return list(zip(sizes, outs, scales))
+
+
+def _source_index_and_lambda(in_size: int, out_size: int, scale: float, align_corners: bool):
+    """ExecuTorch's compute_source_index_and_lambda (upsample_util.h) for every output index, in
+    float32 as its bilinear kernel calls it (the scale cast to float): the two source indices
+    and their weights."""
+    import torch
+
+    f32 = torch.float32
+    dst = torch.arange(out_size)
+    if out_size == in_size:
+        return dst, dst, torch.ones(out_size, dtype=f32), torch.zeros(out_size, dtype=f32)
+    ratio = torch.tensor(scale, dtype=f32)
+    o = dst.to(f32)
+    real = ratio * o if align_corners else (ratio * (o + 0.5) - 0.5).clamp_min(0)
+    index0 = real.floor().to(torch.int64).clamp_max(in_size - 1)
+    lambda1 = (real - index0.to(f32)).clamp(0, 1)
+    index1 = index0 + (index0 < in_size - 1).to(torch.int64)
+    return index0, index1, 1 - lambda1, lambda1
+
+
+def _upsample_bilinear2d(op, kwargs):
+    """ExecuTorch's upsample_bilinear2d.vec_out for integer tensors (PyTorch has none but uint8,
+    which rounds): each output the float32 blend (top left * w0 + top right * w1) * h0 +
+    (bottom left * w0 + bottom right * w1) * h1, converted to the dtype as C++ converts,
+    truncating toward zero."""
+    import torch
+
+    x = kwargs["input"]
+    if not _is_integer(x):
+        return op(**kwargs)
+    (h, w) = _upsample_scales(x, kwargs.get("output_size"), kwargs.get("scale_factors"), kwargs["align_corners"])
+    h0, h1, wh0, wh1 = _source_index_and_lambda(*h, kwargs["align_corners"])
+    w0, w1, ww0, ww1 = _source_index_and_lambda(*w, kwargs["align_corners"])
+    f = x.to(torch.float32)
+    top, bottom = f[..., h0, :], f[..., h1, :]
+    top = top[..., w0] * ww0 + top[..., w1] * ww1
+    bottom = bottom[..., w0] * ww0 + bottom[..., w1] * ww1
+    return (top * wh0[:, None] + bottom * wh1[:, None]).to(x.dtype)
+
+
+def _upsample_nearest2d(op, kwargs):
+    """ExecuTorch's upsample_nearest2d.vec_out for integer tensors (PyTorch has none but uint8):
+    the source index min(floor(index * scale), size - 1), in float32 (nearest_neighbor_compute_
+    source_index)."""
+    import torch
+
+    x = kwargs["input"]
+    if not _is_integer(x):
+        return op(**kwargs)
+    index = [torch.floor(torch.arange(o).to(torch.float32) * torch.tensor(s, dtype=torch.float32))
+             .to(torch.int64).clamp_max(n - 1)
+             for n, o, s in _upsample_scales(x, kwargs.get("output_size"), kwargs.get("scale_factors"), False)]
+    return x[..., index[0], :][..., index[1]].contiguous()
+
+
+def _adaptive_avg_pool2d(op, kwargs):
+    """ExecuTorch's _adaptive_avg_pool2d.out for int64 tensors (PyTorch has no integer kernel;
+    ExecuTorch's takes int64 and floating point only): each window [floor(i * in / out),
+    ceil((i + 1) * in / out)) summed in float32 row by row, divided by its size in float32 and
+    truncated toward zero."""
+    import torch
+
+    x = kwargs["self"]
+    if x.dtype != torch.int64:
+        return op(**kwargs)
+    f32 = torch.float32
+    windows = []
+    for n, o in zip(x.shape[-2:], kwargs["output_size"]):
+        i, size = torch.arange(int(o)), torch.full((int(o),), float(o))  # a tensor: no scalar fast path
+        start = torch.floor((i * n).to(f32) / size).to(torch.int64)
+        end = torch.ceil(((i + 1) * n).to(f32) / size).to(torch.int64)
+        windows.append((start, end - start, int(n)))
+    (h0, hn, in_h), (w0, wn, in_w) = windows
+    f = x.to(f32)
+    total = torch.zeros(*x.shape[:-2], len(h0), len(w0), dtype=f32)
+    for dh in range(int(hn.max())):  # in ExecuTorch's order: the window's rows, each left to right
+        rows = f[..., (h0 + dh).clamp_max(in_h - 1), :]
+        for dw in range(int(wn.max())):
+            inside = (dh < hn)[:, None] & (dw < wn)[None, :]
+            total = torch.where(inside, total + rows[..., (w0 + dw).clamp_max(in_w - 1)], total)
+    return (total / (hn[:, None] * wn[None, :]).to(f32)).to(x.dtype)
+
+
+def _remainder(op, kwargs):
+    """ExecuTorch's remainder.Tensor_out / Scalar_out: integers by C's %, the sign of the
+    dividend (remainder_override, math_util.h), where PyTorch's takes the divisor's."""
+    import torch
+
+    result = op(**kwargs)
+    if isinstance(result, torch.Tensor) and _is_integer(result):
+        return torch.fmod(kwargs["self"], kwargs["other"]).to(result.dtype)
+    return result
+
+
+_INTEGER_KERNELS = {
+    "aten::upsample_bilinear2d.vec_out": _upsample_bilinear2d,
+    "aten::upsample_nearest2d.vec_out": _upsample_nearest2d,
+    "aten::_adaptive_avg_pool2d.out": _adaptive_avg_pool2d,
+    "aten::remainder.Tensor_out": _remainder,
+    "aten::remainder.Scalar_out": _remainder,
+}
 
 
 def _match_delegates(program, plan, partitions: list) -> list:
