@@ -30,12 +30,13 @@ from . import cost_model
 CPU_KERNELS = ("cmsis-nn", "portable")
 
 _SKIP = {"getitem", "executorch_call_delegate", "alloc"}
-# Operators ExecuTorch turns into memory views (no kernel runs; to_executorch aliases them).
-_VIEWS = {"aten.view_copy", "aten.squeeze_copy", "aten.unsqueeze_copy", "aten._unsafe_view",
-          "aten.alias_copy"}
+# Layout operators, priced as copies. The sets name operators without their overload
+# (aten.squeeze_copy for aten.squeeze_copy.dims). The other view operators (squeeze_copy,
+# unsqueeze_copy, ...) are kernel calls in the .pte: only a view_copy becomes a memory view.
 _COPIES = {"aten.permute_copy", "aten.clone", "aten.slice_copy", "aten.cat", "aten.select_copy",
            "aten.expand_copy", "aten._to_copy", "dim_order_ops._clone_dim_order",
-           "dim_order_ops._to_dim_order_copy", "cortex_m.transpose", "aten.constant_pad_nd"}
+           "dim_order_ops._to_dim_order_copy", "cortex_m.transpose", "aten.constant_pad_nd",
+           "aten.squeeze_copy", "aten.unsqueeze_copy", "aten.alias_copy", "aten._unsafe_view", "aten.view_copy"}
 _CLASS_OF_CORTEX_M = {
     "cortex_m.quantize_per_tensor": "quantize", "cortex_m.dequantize_per_tensor": "quantize",
     "cortex_m.quantized_depthwise_conv2d": "depthwise", "cortex_m.quantized_linear": "fully_connected",
@@ -116,7 +117,7 @@ def cpu_kernels_of(graph_module, core: str) -> list[CpuKernel]:
         if node.op != "call_function":
             continue
         op = op_name(node.target)
-        if op.split(".")[-1] in _SKIP or op in _SKIP or op in _VIEWS:
+        if op.split(".")[-1] in _SKIP or op in _SKIP or _is_memory_view(node, op):
             continue
         work = _work(node, op)
         out.append(CpuKernel(node.name, op, _label(op, work, core), work,
@@ -124,12 +125,24 @@ def cpu_kernels_of(graph_module, core: str) -> list[CpuKernel]:
     return out
 
 
+def _is_memory_view(node, op: str) -> bool:
+    """A view_copy that to_executorch makes a memory view (ReplaceViewCopyWithViewPass): no
+    kernel runs. One that is a graph output stays a kernel call, as do the other view
+    operators (squeeze_copy, unsqueeze_copy, ...)."""
+    return _base(op) == "aten.view_copy" and all(u.op != "output" for u in node.users)
+
+
+def _base(op: str) -> str:
+    """An operator without its overload: 'aten.squeeze_copy' for 'aten.squeeze_copy.dims'."""
+    return ".".join(op.split(".")[:2])
+
+
 def _label(op: str, work: cost_model.Work, core: str) -> str:
     if op.startswith("cortex_m."):
         return f"{op} · CMSIS-NN ({isa(core)})"
     if op.startswith("quantized_decomposed."):
         return f"{op} · ExecuTorch quantized kernels"
-    name = op.split(".", 1)[-1]
+    name = _base(op).split(".")[-1]  # functions.yaml lists mean.out for aten.mean.dim
     missing = op.startswith("aten.") and name not in portable_ops()
     return f"{op} · portable {work.dtype}" + (" (not in ExecuTorch's portable kernel library: build the runner "
                                                "with a kernel for it)" if missing else "")
@@ -177,13 +190,14 @@ def _arithmetic(op: str, tensor) -> str:
 
 
 def _kernel_class(op: str, node) -> str:
-    if op in _CLASS_OF_CORTEX_M:
-        return _CLASS_OF_CORTEX_M[op]
-    if op == "cortex_m.quantized_conv2d" or op == "cortex_m.quantized_transpose_conv2d":
+    base = _base(op)
+    if base in _CLASS_OF_CORTEX_M:
+        return _CLASS_OF_CORTEX_M[base]
+    if base in ("cortex_m.quantized_conv2d", "cortex_m.quantized_transpose_conv2d"):
         return "pointwise" if _kernel_taps(node) == 1 else "convolution"
     if op.startswith("quantized_decomposed."):
         return "quantize"
-    if op in _COPIES:
+    if base in _COPIES:
         return "transpose_copy"
     if op.startswith("cortex_m."):
         return "elementwise"
@@ -210,6 +224,7 @@ def _kernel_taps(node) -> int:
 def _macs(kind: str, op: str, node, out) -> int:
     if out is None:
         return 0
+    op = _base(op)
     if kind == "pooling" or op in _POOLS:
         kernel = node.args[1] if len(node.args) > 1 and isinstance(node.args[1], (list, tuple)) else [1]
         return out.numel() * math.prod(kernel)
@@ -252,7 +267,8 @@ def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) 
             r["kernel"] = " + ".join(k.kernel for k in mine)
             r["cpu_work"] = _as_json([k.work for k in mine])
         elif r["placement"] == "CPU":
-            r["kernel"] = ("no kernel of its own: folded into a CMSIS-NN kernel" if cpu_kernels == "cmsis-nn"
+            folded = cpu_kernels == "cmsis-nn" and _base(r["op"]) != "aten.view_copy"
+            r["kernel"] = ("no kernel of its own: folded into a CMSIS-NN kernel" if folded
                            else "no kernel of its own: a memory view")
     def added(k: CpuKernel) -> dict:
         return {"node": k.node, "op": k.op, "module": "", "module_type": "", "source": "", "shape": "",

@@ -64,11 +64,15 @@ def flatten(prog, args: tuple) -> tuple:
 
     flat, spec = pytree.tree_flatten((tuple(args), {}))
     wanted = io_specs(prog)[0]
+    leaves = [f"{'x'.join(map(str, s)) or 'scalar'} {str(d).replace('torch.', '')}" for s, d in prog.input_specs]
+    expected = describe(pytree.tree_unflatten(leaves, wanted)[0] if wanted is not None
+                        and wanted.num_leaves == len(leaves) else leaves)
+    if len(flat) != len(leaves):
+        raise InputValueError(f"the compiled program takes {len(leaves)} input(s) [{expected}], got {len(flat)} "
+                              f"[{describe(args)}]: pass forward()'s arguments as the example inputs were.")
     if wanted is not None and spec != wanted:
-        leaves = [f"{'x'.join(map(str, s)) or 'scalar'} {str(d).replace('torch.', '')}" for s, d in prog.input_specs]
-        expected = pytree.tree_unflatten(leaves, wanted)[0] if wanted.num_leaves == len(leaves) else leaves
         raise InputValueError(f"inputs nested as [{describe(args)}] where the compiled program takes "
-                              f"[{describe(expected)}]: pass forward()'s arguments as the example inputs were.")
+                              f"[{expected}]: pass forward()'s arguments as the example inputs were.")
     return tuple(flat)
 
 

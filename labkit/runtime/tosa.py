@@ -3,14 +3,16 @@ reference model (tosa-tools' ``tosa_reference_model``): bit-exact int8."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from ..errors import SimulationError
 from ..toolchain import tosa
-from ..toolchain.native import quiet_stdout
+from ..toolchain.native import quiet_stdout, redirect_fds
 from ..toolchain.pte import torch_dtype
 from .tensors import NHWC, NNHWC, from_dim_order, numel
 
@@ -48,15 +50,17 @@ class TosaPartition:
         if self.intermediates is not None and self._every_output is None:  # once, not per run
             self._every_output = with_every_output(self.path)
         data, names = (self.graph.data, []) if self.intermediates is None else self._every_output
-        with quiet_stdout():
-            outputs, status = tosa_reference_model.run(data, arrays, verbosity="NONE",
-                                                        initialize_variable_tensor_from_numpy=True)
+        try:
+            with _reference_model_output(os.devnull):
+                outputs, status = tosa_reference_model.run(data, arrays, verbosity="NONE",
+                                                            initialize_variable_tensor_from_numpy=True)
+        except ValueError as e:  # "Invalid TOSA graph": it refused the graph before running it
+            raise SimulationError(self._rejected(arrays, str(e))) from None
+        if status != tosa_reference_model.GraphStatus.TOSA_VALID:
+            raise SimulationError(self._rejected(arrays, status.name))
         if self.intermediates is not None:
             self.intermediates.append(dict(zip(names, outputs)))
             outputs = outputs[:len(self.outputs)]
-        if status != tosa_reference_model.GraphStatus.TOSA_VALID:
-            raise SimulationError(f"the TOSA reference model rejected {self.path.name} ({status}); "
-                                  "see that file and compile.log.")
         result = []
         for array, spec in zip(outputs, out_specs):
             dtype = torch_dtype(spec.scalar_type)
@@ -67,6 +71,90 @@ class TosaPartition:
                                       f"{t.numel()} elements, the program expects {sizes}.")
             result.append(from_dim_order(t.reshape(-1), sizes, order))
         return result
+
+    def _rejected(self, arrays: list, status: str) -> str:
+        """Why the reference model refused this graph: the TOSA operator it failed on (from a
+        second run that logs each operator), the report operator and source line it came
+        from, and what still works."""
+        where = f"NPU partition {self.path.parent.name.replace('partition_', '')} ({self.path})"
+        index, reason = _failed_operator(self.graph.data, arrays)
+        if index is None or index >= len(self.graph.op_types):
+            at = ""
+        else:
+            tensor = self.graph.output_names[index]
+            op, source = self._origin(tensor)
+            at = (f" at its operator {index}, {self.graph.op_types[index]} (output {tensor})"
+                  + (f", which came from {op}{f' at {source}' if source else ''}" if op else ""))
+        return (f"the TOSA reference model (tosa-tools {_version('tosa-tools')}) rejected {where}{at}: "
+                f"{reason.rstrip('.') or 'no reason given'} ({status}). Only running this partition on the host "
+                "stops here (simulate, numerics, evaluate): the compile, its report and every other part still "
+                "work, and the FVP runs the real program (labkit.fvp.run(report)). The way around: measure this "
+                "model on the FVP, or change that operator at its source line.")
+
+    def _origin(self, tensor: str) -> tuple[str, str]:
+        """(report operator, source line) a TOSA tensor came from: its row in the operator
+        rows the compile kept (the join the cycle attribution uses), else ExecuTorch's debug
+        JSON's own record of the node."""
+        import json
+
+        from ..report import Partition
+        from ..toolchain import attribution
+        from ..toolchain.build import source_line
+
+        partition = Partition(0, None, self.path.parent, self.path)
+        rows_file = self.path.parent.parent / "operator_rows.json"
+        if rows_file.is_file() and partition.debug_json.is_file():
+            rows = json.loads(rows_file.read_text())
+            by_origin = attribution.rows_by_origin([r.get("origins") for r in rows])
+            row = attribution.tensor_rows(partition, by_origin, self.graph).get(tensor)
+            if row is not None:
+                return rows[row]["op"], rows[row]["source"]
+        if partition.debug_json.is_file():
+            for event in json.loads(partition.debug_json.read_text()):
+                if event["aten_info"]["node_name"] == tensor:
+                    trace = event["torch_info"].get("stack_trace") or []
+                    return event["aten_info"]["operator_name"], source_line("\n".join(trace))
+        return "", ""
+
+
+@contextlib.contextmanager
+def _reference_model_output(path):
+    """What the reference model prints from native code (fds 1 and 2) into ``path``, and no
+    debugger: a failed check of its would otherwise attach gdb to print a backtrace."""
+    os.environ.setdefault("TOSA_MODEL_NO_BACKTRACE", "1")
+    with quiet_stdout(), contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):  # no usable fds (e.g. embedded): nothing to capture
+            stack.enter_context(redirect_fds(path, (1, 2)))
+        yield
+
+
+def _failed_operator(data: bytes, arrays: list) -> tuple[int | None, str]:
+    """(index of the operator the reference model failed on, its reason), from a run that
+    logs each operator: a graph it refuses names the node ("Node type: CONV2D ID: 5") after
+    its reason; one that fails while running fails right after "Evaluating node_005"."""
+    import tosa_reference_model
+
+    with tempfile.TemporaryDirectory(prefix="labkit-tosa-") as tmp:
+        log = Path(tmp) / "reference_model.log"
+        with contextlib.suppress(ValueError), _reference_model_output(log):  # a refused graph raises
+            tosa_reference_model.run(data, arrays, verbosity="LOW", debug_mode="GT",
+                                     initialize_variable_tensor_from_numpy=True)
+        text = log.read_text(errors="replace") if log.is_file() else ""
+    reason = re.search(r"^(Operator validation error: .*|Op\w+ failure: .*)$", text, re.MULTILINE)
+    refused = re.search(r"Operator validation error: .*\n\s*Node type: \w+ ID: (\d+)", text)
+    if refused:
+        index = int(refused.group(1))
+    else:
+        failed = re.search(r"(?:REQUIRE|ERROR_IF)\(\) fails", text)
+        evaluated = re.findall(r"Evaluating node_(\d+)", text[:failed.start()] if failed else "")
+        index = int(evaluated[-1]) if evaluated else None
+    return index, (reason.group(1).removeprefix("Operator validation error: ") if reason else "")
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
 
 
 

@@ -25,7 +25,8 @@ def check_inputs(module, example_inputs) -> tuple:
         )
     if example_inputs is None:
         raise ExampleInputError(
-            f"{type(module).__name__} needs example_inputs=, the arguments forward() takes. " + EXAMPLE_HINT
+            f"{type(module).__name__} needs example inputs (example_inputs=, the arguments forward() takes). "
+            + EXAMPLE_HINT
         )
     example_inputs = as_args(example_inputs, "example_inputs")
     described = describe(example_inputs)
@@ -128,8 +129,9 @@ def pt2_example_inputs(ep) -> tuple:
             return tuple(args)
     g = torch.Generator().manual_seed(0)
     nodes = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-    values = [nodes[spec.arg.name].meta["val"] for spec in ep.graph_signature.input_specs
-              if spec.kind.name == "USER_INPUT"]
+    specs = [spec for spec in ep.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
+    values = [nodes[spec.arg.name].meta["val"] for spec in specs]
+    _refuse_dynamic_without_example([spec.arg.name for spec in specs], values)
     flat = [(torch.rand(v.shape, generator=g) * 2 - 1).to(v.dtype) if v.dtype.is_floating_point
             else torch.zeros(v.shape, dtype=v.dtype) for v in values]
     args, kwargs = pytree.tree_unflatten(flat, ep.call_spec.in_spec)
@@ -137,6 +139,23 @@ def pt2_example_inputs(ep) -> tuple:
         raise InvalidModelError(f"the .pt2 was exported with keyword arguments ({', '.join(kwargs)}); labkit "
                                 "passes forward()'s arguments by position. Export it with positional arguments.")
     return tuple(args)
+
+
+def _refuse_dynamic_without_example(names: list[str], values: list) -> None:
+    """Seeded inputs need concrete shapes: a .pt2 with dynamic dimensions and no stored
+    example gives no shape to fix them to (the NPU runs fixed shapes)."""
+    import torch
+
+    dims = {name: [str(d) for d, size in enumerate(v.shape) if isinstance(size, torch.SymInt)]
+            for name, v in zip(names, values)}
+    dynamic = [f"input {name}'s dimension{'s' * (len(d) > 1)} {', '.join(d)}" for name, d in dims.items() if d]
+    if dynamic:
+        verb = "are" if sum(map(len, dims.values())) > 1 else "is"
+        raise ExampleInputError(
+            f"the .pt2 stores no example inputs, and {' and '.join(dynamic)} {verb} dynamic, so labkit cannot "
+            "tell which shape to compile for (the NPU runs fixed shapes). Pass example_inputs= of the shape the "
+            "program should take, or save the .pt2 with the example inputs it was exported with "
+            "(torch.export.save keeps them unless they were removed).")
 
 
 def model_inputs(job: CompileJob):

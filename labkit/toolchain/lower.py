@@ -12,12 +12,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 from ..cpu import kernels as cpu_kernels
 from ..errors import CompileError, LabkitError, QuantizationError, VelaError
 from ..report import Partition, Report
-from . import build, graph_file, pte as pte_file, vela
+from . import build, failures, graph_file, pte as pte_file, vela
 from .export import first_line, model_inputs
 from .job import CompileJob
 from .native import tool_output_to
@@ -48,6 +49,7 @@ class Lowering:
     lowered_with: str  # the accelerator it was lowered for
     calibration_samples: int  # how many samples PT2E calibration ran on
     fake_quant: Path | None  # the graph_file of the quantized model with float weights, if kept
+    notes: list[str]  # the report warnings about the model itself (dynamic shapes), true of every target
 
 
 def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress | None = None,
@@ -76,8 +78,9 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         with tool_output_to(out_dir / "compile.log", capture_fds), _scheme_refused(job):
             if source is None:
                 lower = _lower if job.target.has_npu else _lower_cpu_only
-                edge, lowered, rows, delegation, calibrated = lower(job, work, clock)
-                with clock("serialize"), _as(CompileError, "serializing the .pte"):
+                edge, lowered, rows, delegation, calibrated, notes = lower(job, work, clock)
+                graph = edge.exported_program().graph_module
+                with clock("serialize"), _as(CompileError, "serializing the .pte", graph):
                     pte = work / "model.pte"
                     pte.write_bytes(edge.to_executorch().buffer)
                 lowered_with = ""
@@ -90,8 +93,9 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
                     pte = pte_file.retarget(source.pte, streams, [(p.processed, p.compile_specs) for p in lowered],
                                             work / "model.pte")
                 rows, delegation, lowered_with = source.rows, source.delegation, source.lowered_with
-                calibrated = source.calibration_samples
+                calibrated, notes = source.calibration_samples, source.notes
             report = build.build(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
+            report.warnings += notes
         report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
         report.summary["lowered_with"] = lowered_with
         report.summary["calibration_samples"] = calibrated
@@ -102,7 +106,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         if source is None:
             kept = work / build.FAKE_QUANT_FILE
             source = Lowering(pte, [p.partition for p in lowered], rows, delegation, job.target.accelerator,
-                              calibrated, kept if kept.exists() else None)
+                              calibrated, kept if kept.exists() else None, notes)
 
 
 def _command_stream(partition: Partition) -> bytes | None:
@@ -116,12 +120,13 @@ def _load_lowering(donor: Path) -> Lowering:
     a = report.artifacts
     return Lowering(a.pte, list(a.partitions), json.loads(Path(a.operator_rows).read_text()), report.delegation,
                     report.summary.get("lowered_with") or report.summary["accelerator"],
-                    int(report.summary.get("calibration_samples", 0)), a.fake_quant)
+                    int(report.summary.get("calibration_samples", 0)), a.fake_quant,
+                    [w for w in report.warnings if w.startswith(failures.DYNAMIC_SHAPES)])
 
 
 def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     """(the lowered edge program, its LoweredPartitions, operator rows, delegation table,
-    the number of calibration samples)."""
+    the number of calibration samples, the report warnings about the model)."""
     import torch
     from executorch.exir import to_edge_transform_and_lower
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
@@ -129,12 +134,13 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     with clock("export"):
         ep, example, calibration = model_inputs(job)
     spec = compile_spec(job.target, work)
-    with clock("quantize"), _as(CompileError, "PT2E quantization"):
+    with clock("quantize"), _as(CompileError, "PT2E quantization", ep.graph_module):
         prepared = calibrated(ep, calibration, spec, job.quantization)
         _keep_fake_quant(copy.deepcopy(prepared), example, work / build.FAKE_QUANT_FILE)
         converted = convert_pt2e(prepared)
-    with clock("lower"), _as(CompileError, "lowering to TOSA"):
+    with clock("lower"), _as(CompileError, "lowering to TOSA", converted) as lowering:
         quantized_ep = torch.export.export(converted, example)
+        lowering.graph = quantized_ep.graph_module
         partitioner = _recording_partitioner(spec)
         with _vela_per_partition(work, clock) as partitions:
             edge = to_edge_transform_and_lower(quantized_ep, partitioner=[partitioner])
@@ -146,12 +152,12 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
         try:
             edge = cpu_kernels.apply(edge, kernel_set, core)
         except Exception as e:
-            raise CompileError(_cpu_kernels_refused(e, kernel_set)) from e
+            raise CompileError(failures.cpu_kernels_refused(e, kernel_set)) from e
         rows = cpu_kernels.annotate_rows(partitioner.operator_rows,
                                          cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module, core),
                                          kernel_set)
         rows = _in_execution_order(rows, edge, before)
-    return edge, partitions, rows, delegation, len(calibration)
+    return edge, partitions, rows, delegation, len(calibration), failures.dynamic_shapes(ep, example)
 
 
 def _in_execution_order(rows: list[dict], edge, before: list[dict]) -> list[dict]:
@@ -178,13 +184,14 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
 
     with clock("export"):
         ep, example, calibration = model_inputs(job)
-    with clock("quantize"), _as(CompileError, "PT2E quantization for the Cortex-M"):
+    with clock("quantize"), _as(CompileError, "PT2E quantization for the Cortex-M", ep.graph_module):
         prepared, example = quantize_cortex_m(ep, calibration, example, job.quantization)
         _keep_fake_quant(copy.deepcopy(prepared), example, work / build.FAKE_QUANT_FILE)
         converted = convert_pt2e(prepared)
-    with clock("lower", "Cortex-M"), _as(CompileError, "lowering for the Cortex-M"):
-        edge = to_edge_transform_and_lower(torch.export.export(converted, example),
-                                           compile_config=cortex_m_edge_compile_config())
+    with clock("lower", "Cortex-M"), _as(CompileError, "lowering for the Cortex-M", converted) as lowering:
+        exported = torch.export.export(converted, example)
+        lowering.graph = exported.graph_module
+        edge = to_edge_transform_and_lower(exported, compile_config=cortex_m_edge_compile_config())
         reason = f"{job.target.accelerator} is a CPU-only target: no NPU"
         graph = edge.exported_program().graph_module
         rows = build.operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
@@ -194,7 +201,7 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
         rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module,
                                                                           job.target.cpu_core), job.cpu_kernels)
         rows = _in_execution_order(rows, edge, before)
-    return edge, [], rows, delegation, len(calibration)
+    return edge, [], rows, delegation, len(calibration), failures.dynamic_shapes(ep, example)
 
 
 def _keep_fake_quant(prepared, example, path: Path) -> None:
@@ -250,17 +257,18 @@ class _Stopwatch:
 
 
 @contextlib.contextmanager
-def _as(error_cls, what: str):
-    """Re-raise a toolchain failure as one labkit error (labkit errors pass through)."""
+def _as(error_cls, what: str, graph=None):
+    """Re-raise a toolchain failure as one labkit error (labkit errors pass through).
+    ``graph``: the GraphModule being worked on; the block may set a later one on the
+    object it yields (``.graph``). The message then names the operator that failed, its
+    source line and any control flow the graph holds."""
+    failing = SimpleNamespace(graph=graph)
     try:
-        yield
+        yield failing
     except LabkitError:
         raise
     except Exception as e:
-        raise error_cls(
-            f"ExecuTorch failed while {what}: {type(e).__name__}: {first_line(e)}. "
-            "The full log is in the compile.log next to the report; re-run with in_process=True to debug."
-        ) from e
+        raise error_cls(failures.toolchain_failure(e, what, failing.graph)) from e
 
 
 def _recording_partitioner(spec):
@@ -333,33 +341,6 @@ def _vela_per_partition(work: Path, clock: _Stopwatch):
         EthosUBackend._compile_tosa_flatbuffer = original
 
 
-def _cpu_kernels_refused(error: Exception, kernel_set: str) -> str:
-    """The CPU operator a CPU-kernel pass failed on (the FX node it was converting: the
-    innermost ``node`` of the traceback), its source line, and the way around it."""
-    import torch
-
-    node, tb = None, error.__cause__.__traceback__ if error.__cause__ else error.__traceback__
-    while tb is not None:
-        found = tb.tb_frame.f_locals.get("node")
-        node = found if isinstance(found, torch.fx.Node) else node
-        tb = tb.tb_next
-    cause = first_line(error.__cause__ or error)
-    if node is None:
-        what = "an operator outside the NPU"
-    else:
-        where = build.source_line(node.meta.get("stack_trace"))
-        what = f"the CPU operator {build.op_name(node.target)} ({node.name}{f', at {where}' if where else ''})"
-    return (f"the Cortex-M backend's {kernel_set} passes (ExecuTorch {_version('executorch')}) cannot convert {what}: "
-            f"{cause}. Compile with cpu_kernels='portable' (ExecuTorch's portable kernels run it; the NPU "
-            "figures are the same), or change that operator so the NPU takes it.")
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import version
-
-    return version(dist)
-
-
 @contextlib.contextmanager
 def _scheme_refused(job: CompileJob):
     """Vela refusing an operator of a 16-bit scheme on an Ethos-U55/U65 is the scheme's
@@ -381,7 +362,9 @@ def _scheme_refused(job: CompileJob):
 
 
 def _vela_version() -> str:
-    return _version("ethos-u-vela")
+    from importlib.metadata import version
+
+    return version("ethos-u-vela")
 
 
 def _vela_message(e: Exception, index: int) -> str:
