@@ -17,6 +17,7 @@ from ..errors import InputValueError
 from ..inputs import (as_args, batch_size, check_finite, check_like, hash_into, leaves, map_leaves, random_like,
                       same_samples, split_batch)
 from ..quantization import check_calibration, parse
+from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
 
@@ -154,8 +155,7 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     module = m.float_module()
     _check_same_quantization(fake_quant, program)
 
-    module.eval()
-    with quiet_stdout():
+    with quiet_stdout(), in_eval_mode(module):
         results = {
             "pytorch-float": _run_all(lambda s: module(*s), samples),
             "fake-quant-int8": _run_all(lambda s: fake_quant(*s), samples),

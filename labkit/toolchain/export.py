@@ -82,7 +82,10 @@ def in_eval_mode(module):
     """Inference mode (dropout off, batch-norm statistics frozen) for the export,
     then the user's module back in the mode it was in."""
     modes = {m: m.training for m in module.modules()}
-    module.eval()
+    try:
+        module.eval()
+    except NotImplementedError:  # ExportedProgram.module() (a .pt2): traced in the mode it was exported in
+        modes = {}
     try:
         yield
     finally:
