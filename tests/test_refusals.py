@@ -18,6 +18,7 @@ import labkit
 from labkit import errors
 from labkit.report import Report
 from tests.fast.test_cli import labkit as labkit_cli
+from tests.models_for_tests import TinyConv
 from tests.test_execution_order import pte_calls, row_calls
 
 U55 = "ethos-u55-128"
@@ -45,15 +46,6 @@ class SumAll(nn.Module):
 
     def forward(self, x):
         return self.conv(x).sum()
-
-
-class TinyConv(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3)
-
-    def forward(self, x):
-        return torch.relu(self.conv(x))
 
 
 def _line(cls, text: str) -> str:
