@@ -145,7 +145,7 @@ def check_like(sample, example, what: str = "data") -> None:
     same = got_spec == want_spec and all(tuple(t.shape) == tuple(e.shape) and t.dtype == e.dtype
                                          for t, e in zip(got, want))
     if not same:
-        raise InputValueError(f"{what} has samples of [{describe(sample)}] but the model takes [{describe(example)}]: "
+        raise InputValueError(f"{what} has samples of {describe(sample)} but the model takes {describe(example)}: "
                               "pass samples of those shapes and dtypes (or N of them stacked along the first "
                               "dimension), with labels as (inputs, labels).")
 
