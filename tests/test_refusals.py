@@ -49,9 +49,9 @@ class SumAll(nn.Module):
 
 
 def _line(cls, text: str) -> str:
-    """'/path/tests/test_refusals.py:NN' of the line of cls.forward that holds ``text``."""
+    """'/path/tests/file.py:NN' of the line of cls.forward that holds ``text``."""
     lines, first = inspect.getsourcelines(cls.forward)
-    return f"{__file__}:{first + next(i for i, line in enumerate(lines) if text in line)}"
+    return f"{inspect.getsourcefile(cls)}:{first + next(i for i, line in enumerate(lines) if text in line)}"
 
 
 def _example():
