@@ -134,6 +134,11 @@ def split_batch(args, example) -> list[tuple] | None:
     if n is None or not all(e.dim() and e.shape[0] == 1 and t.shape[1:] == e.shape[1:]
                             for t, e in zip(got[0], want[0])):
         return None
+    return unstack(args, n)
+
+
+def unstack(args, n: int) -> list[tuple]:
+    """The N samples of inputs stacked along the first dimension, each of batch 1."""
     return [map_leaves(lambda t, i=i: t[i:i + 1], tuple(args)) for i in range(n)]
 
 
@@ -179,17 +184,9 @@ def hash_into(h, args) -> None:
 
 def _leaves_with_paths(args):
     """(path like "[1][0]" or "[0]['mask']", leaf) for each leaf of nested tuples, lists and dicts."""
-    def walk(v, path):
-        if isinstance(v, dict):
-            for k, x in v.items():
-                yield from walk(x, f"{path}[{k!r}]")
-        elif isinstance(v, (tuple, list)):
-            for i, x in enumerate(v):
-                yield from walk(x, f"{path}[{i}]")
-        else:
-            yield path, v
+    from torch.utils import _pytree as pytree
 
-    return list(walk(args, ""))
+    return [(pytree.keystr(path), leaf) for path, leaf in pytree.tree_flatten_with_path(args)[0]]
 
 
 def _short(value) -> str:

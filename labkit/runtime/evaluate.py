@@ -14,8 +14,8 @@ import warnings
 from typing import Any
 
 from ..errors import InputValueError
-from ..inputs import (as_args, batch_size, check_finite, check_like, hash_into, leaves, map_leaves, random_like,
-                      same_samples, split_batch)
+from ..inputs import (as_args, batch_size, check_finite, check_like, hash_into, leaves, random_like, same_samples,
+                      split_batch, unstack)
 from ..quantization import check_calibration, parse
 from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
@@ -46,7 +46,7 @@ def _samples(data, example) -> tuple[list, Any, str]:
             samples = split_batch(args, example) or [args]
         else:
             n = batch_size(args)
-            samples = [map_leaves(lambda t, i=i: t[i:i + 1], args) for i in range(n)] if n else [args]
+            samples = unstack(args, n) if n else [args]
     else:
         raise InputValueError("data must be (inputs, labels), inputs stacked along the first dimension, or a "
                               "list of samples (each a tuple of forward()'s arguments).")
