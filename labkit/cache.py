@@ -27,11 +27,12 @@ _STAGING = ".staging"
 _RUNS = ".runs"  # outputs of host runs of a compiled program, by (report, inputs)
 _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see find_lowering)
 _STALE_STAGING_SECONDS = 6 * 3600
-# labkit's code that shapes a Report: everything the worker runs (toolchain/), the
-# built-in networks (models/), the quantizer configs (quantization.py) and the saved
-# format (report.py). Folders are walked, so a file added, renamed or split out there
-# changes the key too.
-_CODE = ("toolchain", "cpu", "models", "quantization.py", "report.py", "targets.py")
+# labkit's code that shapes a Report: everything the worker runs (toolchain/ and the FX
+# vocabulary it reads graphs with, fx.py), the CPU kernels and their cost model (cpu/),
+# the built-in networks (models/), the quantizer configs (quantization.py), the targets
+# and the saved format (report.py). Folders are walked, so a file added, renamed or split
+# out there changes the key too.
+_CODE = ("toolchain", "cpu", "models", "fx.py", "quantization.py", "report.py", "targets.py")
 _code_hash: str | None = None
 
 

@@ -150,7 +150,7 @@ def _module_types(model) -> dict[str, str]:
     stacks its nodes were traced in (what the quantizer matches against)."""
     if hasattr(model, "named_modules"):
         return {n: f"{type(m).__module__}.{type(m).__qualname__}" for n, m in model.named_modules()}
-    from .toolchain.build import clean_module_path
+    from .fx import clean_module_path
 
     named = {"": ""}
     for node in model.graph.nodes:

@@ -77,7 +77,7 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
     """Every ``mean`` over the last two dims of a 4-D tensor, as ``adaptive_avg_pool2d``."""
     import torch
 
-    from .toolchain.build import source_line
+    from .fx import source_line
     from .toolchain.export import export_module
 
     graph_module = export_module(module, example).module(check_guards=False)

@@ -15,7 +15,7 @@ os.environ["LABKIT_CACHE_DIR"] = str(_SESSION_CACHE)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-SHARED = REPO.parent / "shared"  # the shared folder beside the repository (real FVP logs, Cortex-M data)
+DATA = REPO / "data"  # FVP sample logs, Cortex-M calibration, trained weights (data/README.md)
 
 
 def pytest_addoption(parser):

@@ -184,7 +184,7 @@ def test_rows_follow_the_program_the_cpu_passes_left():
     """The merge of the two programs (no compile): a renamed kernel joins its row by
     provenance, a row the passes folded goes where the program before them ran it, a row
     they added where it runs, a row neither program has after the row it followed."""
-    from labkit.toolchain.build import in_execution_order
+    from labkit.toolchain.rows import in_execution_order
 
     def row(node, tag="", **kw):
         return {"node": node, "tag": tag, "placement": "NPU" if tag else "CPU", "origins": [(node, 1)], **kw}

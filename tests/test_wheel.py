@@ -21,7 +21,7 @@ from labkit import lessons
 from tests.conftest import REPO
 from tests.jupyterlab import free_port
 
-LESSONS = len(lessons.sources())  # every lesson source in the repository ships
+LESSONS = len(lessons.sources())  # every lesson notebook in the repository ships
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +45,12 @@ def venv(tmp_path_factory):
 def test_the_wheel_ships_the_package_data(venv):
     _, wheel, _, _ = venv
     names = zipfile.ZipFile(wheel).namelist()
-    assert "labkit/data/digits_cnn.pt" in names and "labkit/data/fvp-logs/corstone320_mv2_executorch_tutorial.log" \
-        in names
-    lesson_files = [n for n in names if n.startswith("labkit/lessons/") and n.endswith(".py")]
-    assert sum(n[len("labkit/lessons/")].isdigit() for n in lesson_files) == LESSONS
-    assert {"labkit/data/digits_mobilenet.pt", "labkit/data/digits_vit.pt"} <= set(names)
-    assert not [n for n in names if n.startswith(("tests/", "notebooks/"))]
+    assert {"labkit/data/weights/digits_cnn.pt", "labkit/data/weights/digits_mobilenet.pt",
+            "labkit/data/weights/digits_vit.pt", "labkit/data/fvp-logs/corstone320_mv2_executorch_tutorial.log",
+            "labkit/data/cortex-m/alif_e8_m55_mobilenet_v2_layers.csv", "labkit/data/README.md"} <= set(names)
+    lesson_files = [n for n in names if n.startswith("labkit/notebooks/") and n.endswith(".ipynb")]
+    assert len(lesson_files) == LESSONS
+    assert not [n for n in names if n.startswith(("tests/", "notebooks/", "data/"))]
 
 
 def test_installed_labkit_compiles_digits_cnn(venv):

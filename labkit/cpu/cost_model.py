@@ -9,7 +9,7 @@ cycle-accurate for the CPU), so every figure is an estimate with its basis:
   traffic per cycle (Arm Cortex-M55 Technical Reference Manual, "Beat-wise execution";
   Cortex-M85 has the same vector timing). No kernel can beat this.
 - ``cpu_cycles_est``: cycles = a·MACs + b·output elements per kernel class, fitted to
-  cycles measured on silicon (``labkit/data/cortex_m/``: MobileNetV2's first layers on
+  cycles measured on silicon (``data/cortex-m/``: MobileNetV2's first layers on
   an Alif E8 Cortex-M55 with CMSIS-NN, pytorch/executorch#17651). Classes without
   measurements take coefficients derived from measured ones (``basis`` says which).
 - ``cpu_cycles_low`` / ``cpu_cycles_high``: ``est`` divided / multiplied by the class's
@@ -28,10 +28,11 @@ import csv
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from .. import shipped
 
 SOURCE = "cortex-m-estimate"
-CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "cortex_m" / "alif_e8_m55_mobilenet_v2_layers.csv"
+CALIBRATION = shipped.data("cortex-m", "alif_e8_m55_mobilenet_v2_layers.csv")
 CALIBRATED_ON = "Alif E8 Cortex-M55, CMSIS-NN, MobileNetV2 layers (pytorch/executorch#17651)"
 PEAK_MACS_PER_CYCLE = {"int8": 8, "int16": 4, "float32": 2}  # Helium, two 64-bit beats per vector
 PEAK_BYTES_PER_CYCLE = 8

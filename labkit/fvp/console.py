@@ -18,9 +18,10 @@ import binascii
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
+
+from .. import shipped
 
 # Event order the runner programs when it does not print the names.
 _EVENTS_U55_U65 = ["ETHOSU_PMU_AXI0_RD_DATA_BEAT_RECEIVED", "ETHOSU_PMU_AXI1_RD_DATA_BEAT_RECEIVED",
@@ -32,7 +33,7 @@ _EVENTS_U85 = ["ETHOSU_PMU_SRAM_RD_DATA_BEAT_RECEIVED", "ETHOSU_PMU_SRAM_WR_DATA
 _EVENTS_U85_LEGACY = ["ETHOSU_PMU_EXT0_RD_DATA_BEAT_RECEIVED", "ETHOSU_PMU_EXT1_RD_DATA_BEAT_RECEIVED",
                       "ETHOSU_PMU_EXT0_WR_DATA_BEAT_WRITTEN", "ETHOSU_PMU_NPU_IDLE"]
 
-# Published runner logs that ship with labkit (labkit/data/fvp-logs), each a run of a model labkit also
+# Published runner logs that ship with labkit (data/fvp-logs), each a run of a model labkit also
 # builds: what it is, so a figure that puts one beside a labkit Report says honestly how the two builds differ.
 PUBLISHED_LOGS = {
     "corstone320_mv2_executorch_tutorial.log": {
@@ -53,7 +54,7 @@ def published_log(name: str = "corstone320_mv2_executorch_tutorial.log") -> str:
     """The text of a published FVP log that ships with labkit (see PUBLISHED_LOGS)."""
     if name not in PUBLISHED_LOGS:
         raise KeyError(f"{name!r} is not a published log labkit ships; choose from {', '.join(PUBLISHED_LOGS)}")
-    return (Path(__file__).resolve().parent.parent / "data" / "fvp-logs" / name).read_text()
+    return shipped.data("fvp-logs", name).read_text()
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

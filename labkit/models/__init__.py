@@ -141,7 +141,7 @@ def _builtins() -> dict[str, ModelSpec]:
         _spec("mobilenet_v2", _mobilenet_v2, [(1, 3, 224, 224)],
               "MobileNetV2 224x224 (torchvision architecture), as in Arm's Corstone-320 Learning Path"),
     ]
-    from . import digits, digits32  # trained weights in labkit/data/, held-out split as evaluation data
+    from . import digits, digits32  # trained weights in data/weights/, held-out split as evaluation data
 
     specs.append(digits.spec())
     specs += digits32.specs()

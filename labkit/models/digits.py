@@ -2,8 +2,8 @@
 
 A model that learned something real, small enough to train on a CPU in seconds
 and to compile in a few: 1x8x8 input, two convolutions and a linear layer, ten
-classes. Its trained weights are ``labkit/data/digits_cnn.pt``, written by
-``labkit/data/train_digits_cnn.py`` (seeded). The data set ships with
+classes. Its trained weights are ``data/weights/digits_cnn.pt``, written by
+``data/weights/train_digits_cnn.py`` (seeded). The data set ships with
 scikit-learn (``sklearn.datasets.load_digits``), so nothing is downloaded.
 
 The split is fixed: 20 % of the 1,797 images are held out (seeded, stratified)
@@ -14,9 +14,10 @@ other 80 %.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "digits_cnn.pt"
+from .. import shipped
+
+WEIGHTS = shipped.data("weights", "digits_cnn.pt")
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
 CALIBRATION_SAMPLES = 64

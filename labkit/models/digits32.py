@@ -11,8 +11,8 @@ held out as evaluation data; calibration and training use the rest):
   MLP, LayerNorm, mean-pooled head). Transformers are the Ethos-U85's headline
   feature and where int8 hurts most (softmax, LayerNorm, GELU).
 
-Their weights are ``labkit/data/digits_mobilenet.pt`` and ``digits_vit.pt``,
-written by ``python -m labkit.data.train_digits32 MODEL`` (seeded).
+Their weights are ``data/weights/digits_mobilenet.pt`` and ``digits_vit.pt``,
+written by ``python data/weights/train_digits32.py MODEL`` (seeded).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .. import shipped
 from . import digits
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 SIZE = 32
 INPUT_SHAPE = (1, 1, SIZE, SIZE)
 
@@ -144,7 +144,7 @@ DESCRIPTIONS = {
 
 
 def weights_file(name: str) -> Path:
-    return DATA / f"{name}.pt"
+    return shipped.data("weights", f"{name}.pt")
 
 
 def builder(name: str):

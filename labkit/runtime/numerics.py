@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from ..errors import CompileCancelled
 from ..inputs import check_like, leaves
-from ..toolchain.build import is_qdq, output_quantize, op_name
+from ..fx import is_qdq, op_name, output_quantize
 from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
@@ -300,7 +300,8 @@ class _TosaRows:
     the last integer tensor of a row is its output."""
 
     def __init__(self, report, rows: list[dict]):
-        from ..toolchain.attribution import rows_by_origin, tensor_rows
+        from ..fx import rows_by_origin
+        from ..toolchain.attribution import tensor_rows
 
         by_origin = rows_by_origin([row.get("origins") for row in rows])
         # partition folder -> {tensor name: row}: the join the cycle attribution uses

@@ -98,14 +98,14 @@ class TosaPartition:
         import json
 
         from ..report import Partition
+        from ..fx import rows_by_origin, source_line
         from ..toolchain import attribution
-        from ..toolchain.build import source_line
 
         partition = Partition(0, None, self.path.parent, self.path)
         rows_file = self.path.parent.parent / "operator_rows.json"
         if rows_file.is_file() and partition.debug_json.is_file():
             rows = json.loads(rows_file.read_text())
-            by_origin = attribution.rows_by_origin([r.get("origins") for r in rows])
+            by_origin = rows_by_origin([r.get("origins") for r in rows])
             row = attribution.tensor_rows(partition, by_origin, self.graph).get(tensor)
             if row is not None:
                 return rows[row]["op"], rows[row]["source"]

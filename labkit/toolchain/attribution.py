@@ -16,21 +16,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..fx import rows_by_origin
 from . import debug, tosa, vela
 
 COST_COLUMNS = ["cycles", "npu_cycles", "macs", "sram_ac", "dram_ac", "flash_ac"]
 # Vela debug-db access-cycle columns by memory, folded into labkit's three.
 _ACCESS = {"sram_ac": ["Sram_ac"], "dram_ac": ["Dram_ac"], "flash_ac": ["OnChipFlash_ac", "OffChipFlash_ac"]}
-
-
-def rows_by_origin(origins: list) -> dict:
-    """The operators-table row each provenance pair (name, graph_id) names: the first pair
-    of a row's chain, its own node."""
-    found = {}
-    for i, chain in enumerate(origins):
-        if chain:
-            found.setdefault(tuple(chain[0]), i)
-    return found
 
 
 def tensor_rows(partition, row_by_origin: dict, graph=None) -> dict[str, int]:

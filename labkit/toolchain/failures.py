@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 
-from . import build
+from ..fx import op_name, source_line
 from .export import first_line
 
 _LOG_HINT = "The full log is in the compile.log next to the report; re-run with in_process=True to debug."
@@ -53,7 +53,7 @@ def _control_flow(graph) -> str:
         for node in gm.graph.nodes:
             name = getattr(node.target, "__name__", "")
             if isinstance(node.target, HigherOrderOperator) and name in _CONTROL_FLOW:
-                at = build.source_line(node.meta.get("stack_trace"))
+                at = source_line(node.meta.get("stack_trace"))
                 found.append(f"{_CONTROL_FLOW[name]}{f' at {at}' if at else ''}")
     return ", ".join(dict.fromkeys(found))
 
@@ -67,11 +67,11 @@ def _failed_operator(text: str, graph) -> str:
         return ""
     node = next((n for gm in _graphs(graph) for n in gm.graph.nodes if n.name == executing.group(1)), None)
     if node is not None:
-        op, at = build.op_name(node.target), build.source_line(node.meta.get("stack_trace"))
+        op, at = op_name(node.target), source_line(node.meta.get("stack_trace"))
     else:
         target = re.search(r"call_\w+\[target=([^\]]+)\]", text)
         op = re.sub(r"^(.*\._ops\.|torch\.ops\.)|\.default$", "", target.group(1)) if target else executing.group(1)
-        at = build.source_line(text.split("Original traceback:", 1)[1]) if "Original traceback:" in text else ""
+        at = source_line(text.split("Original traceback:", 1)[1]) if "Original traceback:" in text else ""
     return f"{op}{f' from {at}' if at else ''}"
 
 
@@ -89,8 +89,8 @@ def cpu_kernels_refused(error: Exception, kernel_set: str) -> str:
     if node is None:
         what = "an operator outside the NPU"
     else:
-        where = build.source_line(node.meta.get("stack_trace"))
-        what = f"the CPU operator {build.op_name(node.target)} ({node.name}{f', at {where}' if where else ''})"
+        where = source_line(node.meta.get("stack_trace"))
+        what = f"the CPU operator {op_name(node.target)} ({node.name}{f', at {where}' if where else ''})"
     return (f"the Cortex-M backend's {kernel_set} passes (ExecuTorch {version('executorch')}) cannot convert {what}: "
             f"{cause}. Compile with cpu_kernels='portable' (ExecuTorch's portable kernels run it; the NPU "
             "figures are the same), or change that operator so the NPU takes it.")

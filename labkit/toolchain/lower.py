@@ -18,11 +18,12 @@ from typing import Callable
 from ..cpu import kernels as cpu_kernels
 from ..errors import CompileError, LabkitError, QuantizationError, VelaError
 from ..report import Partition, Report
-from . import build, failures, graph_file, pte as pte_file, vela
+from . import assemble, failures, graph_file, pte as pte_file, vela
 from .export import first_line, model_inputs
 from .job import CompileJob
 from .native import tool_output_to
 from .quantize import calibrated, calibrated_cortex_m as quantize_cortex_m, compile_spec, fake_quant_graph
+from .rows import in_execution_order, operator_rows, program_steps
 
 Progress = Callable[[str, str], None]
 
@@ -86,7 +87,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
                 lowered_with = ""
             else:
                 if source.fake_quant is not None:
-                    shutil.copy2(source.fake_quant, work / build.FAKE_QUANT_FILE)
+                    shutil.copy2(source.fake_quant, work / assemble.FAKE_QUANT_FILE)
                 lowered = _vela_again(source.partitions, job, work, clock)
                 with clock("serialize"), _as(CompileError, "writing the .pte"):
                     streams = [_command_stream(p) for p in source.partitions]
@@ -94,7 +95,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
                                             work / "model.pte")
                 rows, delegation, lowered_with = source.rows, source.delegation, source.lowered_with
                 calibrated, notes = source.calibration_samples, source.notes
-            report = build.build(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
+            report = assemble.report(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
             report.warnings += notes
         report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
         report.summary["lowered_with"] = lowered_with
@@ -104,7 +105,7 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
         report.save(out_dir)
         progress("saved", job.target.label)
         if source is None:
-            kept = work / build.FAKE_QUANT_FILE
+            kept = work / assemble.FAKE_QUANT_FILE
             source = Lowering(pte, [p.partition for p in lowered], rows, delegation, job.target.accelerator,
                               calibrated, kept if kept.exists() else None, notes)
 
@@ -136,7 +137,7 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     spec = compile_spec(job.target, work)
     with clock("quantize"), _as(CompileError, "PT2E quantization", ep.graph_module):
         prepared = calibrated(ep, calibration, spec, job.quantization)
-        _keep_fake_quant(copy.deepcopy(prepared), example, work / build.FAKE_QUANT_FILE)
+        _keep_fake_quant(copy.deepcopy(prepared), example, work / assemble.FAKE_QUANT_FILE)
         converted = convert_pt2e(prepared)
     with clock("lower"), _as(CompileError, "lowering to TOSA", converted) as lowering:
         quantized_ep = torch.export.export(converted, example)
@@ -148,7 +149,7 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
     kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
     with clock("lower", "CPU kernels"), _as(CompileError, f"applying the {kernel_set} CPU kernels"):
         core = job.target.cpu_core
-        before = build.program_steps(edge.exported_program().graph_module)
+        before = program_steps(edge.exported_program().graph_module)
         try:
             edge = cpu_kernels.apply(edge, kernel_set, core)
         except Exception as e:
@@ -161,9 +162,9 @@ def _lower(job: CompileJob, work: Path, clock: "_Stopwatch"):
 
 
 def _in_execution_order(rows: list[dict], edge, before: list[dict]) -> list[dict]:
-    """The operator rows in the order the lowered program runs them (build.in_execution_order);
+    """The operator rows in the order the lowered program runs them (in_execution_order);
     the partitioner listed them in its graph's order, where a partition's weights come first."""
-    return build.in_execution_order(rows, build.program_steps(edge.exported_program().graph_module), before)
+    return in_execution_order(rows, program_steps(edge.exported_program().graph_module), before)
 
 
 def _delegation(edge):
@@ -186,7 +187,7 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
         ep, example, calibration = model_inputs(job)
     with clock("quantize"), _as(CompileError, "PT2E quantization for the Cortex-M", ep.graph_module):
         prepared, example = quantize_cortex_m(ep, calibration, example, job.quantization)
-        _keep_fake_quant(copy.deepcopy(prepared), example, work / build.FAKE_QUANT_FILE)
+        _keep_fake_quant(copy.deepcopy(prepared), example, work / assemble.FAKE_QUANT_FILE)
         converted = convert_pt2e(prepared)
     with clock("lower", "Cortex-M"), _as(CompileError, "lowering for the Cortex-M", converted) as lowering:
         exported = torch.export.export(converted, example)
@@ -194,9 +195,9 @@ def _lower_cpu_only(job: CompileJob, work: Path, clock: "_Stopwatch"):
         edge = to_edge_transform_and_lower(exported, compile_config=cortex_m_edge_compile_config())
         reason = f"{job.target.accelerator} is a CPU-only target: no NPU"
         graph = edge.exported_program().graph_module
-        rows = build.operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
+        rows = operator_rows(graph, {n.name: reason for n in graph.graph.nodes})
         delegation = _delegation(edge)
-        before = build.program_steps(graph)
+        before = program_steps(graph)
         edge = cpu_kernels.apply(edge, job.cpu_kernels, job.target.cpu_core)
         rows = cpu_kernels.annotate_rows(rows, cpu_kernels.cpu_kernels_of(edge.exported_program().graph_module,
                                                                           job.target.cpu_core), job.cpu_kernels)
@@ -297,7 +298,7 @@ def _recording_partitioner(spec):
             for r in reporters:
                 for node, reason in r._rejected_nodes.items():
                     reasons.setdefault(node.name, reason)
-            self.operator_rows = build.operator_rows(result.tagged_exported_program.graph_module, reasons)
+            self.operator_rows = operator_rows(result.tagged_exported_program.graph_module, reasons)
             return result
 
     return RecordingPartitioner(spec)
@@ -326,7 +327,7 @@ def _vela_per_partition(work: Path, clock: _Stopwatch):
         dest = work / f"partition_{index}"
         dest.mkdir()
         for item in list(work.iterdir()):
-            if not item.name.startswith("partition_") and item.name not in ("model.pte", build.FAKE_QUANT_FILE):
+            if not item.name.startswith("partition_") and item.name not in ("model.pte", assemble.FAKE_QUANT_FILE):
                 shutil.move(str(item), dest / item.name)
         tosa_dump = next(iter(sorted(dest.glob("output_tag*.tosa"))), None)
         tag = re.search(r"output_(tag\d+)_", tosa_dump.name).group(1) if tosa_dump else None

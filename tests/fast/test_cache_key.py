@@ -17,8 +17,8 @@ def fresh_hash(monkeypatch):
 
 def test_code_hash_covers_every_toolchain_and_model_file():
     names = {str(p.relative_to(p.parents[1])) for p in cache.code_files() if p.parent.name in ("toolchain", "models")}
-    assert {"toolchain/lower.py", "toolchain/tosa.py", "toolchain/build.py", "models/mobilenet_v2.py"} <= names
-    assert any(p.name == "report.py" for p in cache.code_files())
+    assert {"toolchain/lower.py", "toolchain/tosa.py", "toolchain/assemble.py", "models/mobilenet_v2.py"} <= names
+    assert {"report.py", "fx.py"} <= {p.name for p in cache.code_files()}
 
 
 def test_a_new_file_in_the_toolchain_changes_the_key(fresh_hash):

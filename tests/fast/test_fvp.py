@@ -13,9 +13,9 @@ import pytest
 
 from labkit import fvp, fvp_plots, plots
 from labkit.errors import LabkitError
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-LOGS = SHARED / "fvp-logs"
+LOGS = DATA / "fvp-logs"
 MV2_LOG = LOGS / "corstone320_mv2_executorch_tutorial.log"
 
 
@@ -116,11 +116,6 @@ def test_launch_kills_an_overrunning_process_and_reports_it():
 
 # ---------------------------------------------------------------- the figure, from the real published log
 
-needs_logs = pytest.mark.skipif(not MV2_LOG.is_file(), reason=f"published FVP log not found at {MV2_LOG} "
-                                "(shared/ must sit beside the repo)")
-
-
-@needs_logs
 def test_parse_is_reexported():
     from labkit.fvp import console
 
@@ -129,7 +124,6 @@ def test_parse_is_reexported():
     assert run.source == "fvp-measured" and run.npu_cycles == 5_920_305
 
 
-@needs_logs
 def test_estimate_vs_measured_from_the_published_log(mv2):
     info = fvp_plots.PUBLISHED_LOGS[MV2_LOG.name]
     assert info["model"] == mv2.summary["model"] == "mobilenet_v2"
@@ -155,7 +149,6 @@ def test_estimate_vs_measured_from_the_published_log(mv2):
     assert "not an error of Vela's" in caption  # the ratio of two builds is not called an accuracy
 
 
-@needs_logs
 def test_measured_table_labels_its_source():
     run = fvp.parse(MV2_LOG.read_text(), "ethos-u85")
     table = fvp_plots.measured_table(run)

@@ -1,4 +1,4 @@
-"""Tests for labkit.fvp.console (the parser) against the real FVP logs in shared/fvp-logs."""
+"""Tests for labkit.fvp.console (the parser) against the real FVP logs in data/fvp-logs."""
 from __future__ import annotations
 
 import math
@@ -6,14 +6,11 @@ import math
 import pytest
 
 from labkit.fvp.console import FvpRun, parse
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-LOGS = SHARED / "fvp-logs"
-pytestmark = pytest.mark.skipif(
-    not LOGS.is_dir(), reason=f"FVP sample logs not found at {LOGS} (shared/ must sit beside the repo)"
-)
+LOGS = DATA / "fvp-logs"
 
-# Target each published log was produced for (see shared/fvp-logs/README.md).
+# Target each published log was produced for (see data/README.md).
 TARGETS = {
     "corstone300_add_issue9356.log": "ethos-u55-128",
     "corstone320_mv2_executorch_tutorial.log": "ethos-u85-256",

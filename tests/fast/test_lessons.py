@@ -1,23 +1,38 @@
-"""The lessons' one source each (jupytext percent-format .py, real Python), and how
+"""The lessons as stored in notebooks/ (outputs and kernel metadata stripped), and how
 ``labkit lab`` installs them into a folder the user owns without losing their edits."""
 
 import ast
+import json
 
 import nbformat
 import pytest
 
 from labkit import lessons
+from tests.conftest import REPO
 
 SOURCES = lessons.sources()
 
 
-def test_eleven_lessons_in_order():
+def test_eleven_lessons_in_order_from_the_repository():
     assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 12)]
+    assert {s.parent for s in SOURCES} == {REPO / "notebooks"}
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
-def test_each_lesson_is_python_and_a_notebook(source):
-    ast.parse(source.read_text())  # the source a linter reads
+def test_each_stored_lesson_is_stripped(source):
+    """What git holds: no outputs, no execution counts, no kernel or other metadata (so a
+    run in JupyterLab shows up as a change), and fixed cell ids."""
+    stored = json.loads(source.read_text())
+    assert stored["metadata"] == {} and (stored["nbformat"], stored["nbformat_minor"]) == (4, 5)
+    for cell in stored["cells"]:
+        assert cell["metadata"] == {} and cell["id"]
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+    nbformat.validate(nbformat.reads(source.read_text(), as_version=4))
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
+def test_each_lesson_installs_as_a_python_notebook(source):
     nb = lessons.notebook(source)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     kinds = [c.cell_type for c in nb.cells]

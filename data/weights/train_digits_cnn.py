@@ -1,6 +1,6 @@
-"""Train labkit's digits_cnn and write labkit/data/digits_cnn.pt (seeded, CPU, seconds).
+"""Train labkit's digits_cnn and write data/weights/digits_cnn.pt (seeded, CPU, seconds).
 
-Run:  python -m labkit.data.train_digits_cnn
+Run:  python data/weights/train_digits_cnn.py
 The architecture and the train/held-out split are in labkit/models/digits.py; this
 script only trains. The seed fixes the split, the initial weights and the batch
 order; the weights themselves can differ in their last bits from one CPU to

@@ -1,6 +1,7 @@
-"""The lessons, one source each: ``NN_title.py`` in jupytext's percent format, real
-Python a linter reads. They become notebooks when they are installed into a folder
-the user owns (``labkit lab``) or run headless (``labkit prepare``, the tests)."""
+"""The lessons: ``notebooks/NN_title.ipynb``, stored without outputs or kernel metadata.
+``install`` copies them into a folder the user owns (``labkit lab``, ``labkit lessons
+DIR``) with the kernel to run them on, keeping a copy the user edited; ``run``
+executes one headless (``labkit prepare``, the tests)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from . import shipped
+from .errors import LabkitError
+
 KERNEL = "python3"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": KERNEL}
 
 
 def sources() -> list[Path]:
-    """The lesson sources, in order."""
-    return sorted(HERE.glob("[0-9][0-9]_*.py"))
+    """The lesson notebooks, in order."""
+    return sorted(shipped.notebooks().glob("[0-9][0-9]_*.ipynb"))
 
 
 def select(numbers=None) -> list[Path]:
@@ -27,19 +31,18 @@ def select(numbers=None) -> list[Path]:
         chosen = [s for s in chosen if int(s.name[:2]) in wanted]
         missing = wanted - {int(s.name[:2]) for s in chosen}
         if missing:
-            from ..errors import LabkitError
-
             raise LabkitError(f"There is no lesson {', '.join(map(str, sorted(missing)))}; the lessons are "
                               f"{', '.join(s.name[:2] for s in sources())}.")
     return chosen
 
 
 def notebook(source: Path):
-    """The lesson as a notebook (no outputs), its cells hashed in its metadata."""
-    import jupytext
+    """The lesson as installed: the stored notebook with the kernel to run it on, its
+    cells hashed in its metadata (how ``install`` tells an edited copy)."""
+    import nbformat
 
-    nb = jupytext.read(source, fmt="py:percent")
-    nb.metadata.pop("jupytext", None)
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["labkit"] = {"lesson": source.stem, "cells_sha256": cells_hash(nb)}
     return nb
 

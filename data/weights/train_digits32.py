@@ -1,7 +1,7 @@
-"""Train digits_mobilenet or digits_vit and write labkit/data/<model>.pt (seeded, CPU).
+"""Train digits_mobilenet or digits_vit and write data/weights/<model>.pt (seeded, CPU).
 
-Run:  python -m labkit.data.train_digits32 digits_mobilenet
-      python -m labkit.data.train_digits32 digits_vit
+Run:  python data/weights/train_digits32.py digits_mobilenet
+      python data/weights/train_digits32.py digits_vit
 The architectures and the 32x32 split are in labkit/models/digits32.py; this
 script only trains. As for digits_cnn, the seed fixes the split, the initial
 weights and the batch order, and the weights can differ in their last bits from
@@ -14,7 +14,8 @@ import argparse
 
 import torch
 
-from labkit.data.train_digits_cnn import deterministic, fit
+from train_digits_cnn import deterministic, fit  # its sibling in data/weights/
+
 from labkit.models import digits32
 
 SETTINGS = {  # epochs, batch, learning rate, weight decay

@@ -1,1 +1,0 @@
-"""Package data: trained weights and the script that trains them."""
