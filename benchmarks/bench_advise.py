@@ -1,4 +1,4 @@
-"""``report.advise()`` over the NPU configuration against one cold compile of the same
+"""``labkit.advise(report)`` over the NPU configuration against one cold compile of the same
 model, both measured in this run in an empty cache. Reports the ratio; asserts nothing
 about time.
 
@@ -29,7 +29,7 @@ def main() -> None:
     cold = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    advice = report.advise(levers=["target"], progress=False)
+    advice = labkit.advise(report, levers=["target"], progress=False)
     spent = time.perf_counter() - t0
     print(f"{args.model} on {args.target}, empty cache:")
     print(f"  one cold compile                          {cold:7.1f} s")

@@ -1,25 +1,21 @@
-"""The front door's functions: compile(), cached(), warm_up(), and make_job, which
-turns any model form and a Target into a CompileJob with its cache key."""
+"""The front door's functions: compile(), cached() and warm_up(). Their jobs come from
+jobs.py, and run through the one orchestrator, scheduler.py."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import threading
 from typing import Any, Callable
 
 from . import cache as disk_cache  # `cache` is compile()'s flag
-from . import quantization as quant
 from . import scheduler
-from .cpu import kernels as kernel_sets
 from .errors import ModelTooLargeError
-from .inputs import hash_into
-from .models import ResolvedModel, resolve
+from .jobs import CompiledFrom, make_job
+from .models import resolve
 from .report import Report
 from .targets import Target, resolve_target
 from .toolchain.job import STAGES, CompileJob
 
-__all__ = ["compile", "cached", "warm_up", "make_job", "retarget", "STAGES"]
+__all__ = ["compile", "cached", "warm_up", "STAGES"]
 # compile()'s arguments that say what to compile, apart from the target (CompiledFrom.kwargs)
 _ASKED = ("model", "example_inputs", "calibration_inputs", "quantization", "calibration", "name", "cpu_kernels",
           "cpu", "config_ini")
@@ -89,22 +85,12 @@ def cached(model: Any, target: "str | Target" = "corstone-320", *, example_input
     return _as_asked(report, job, CompiledFrom(m, job, asked))
 
 
-@dataclasses.dataclass(frozen=True)
-class CompiledFrom:
-    """How a Report was asked for in this session: the model, the job and ``compile``'s
-    keyword arguments (less the target), so a variant of it can be compiled (``advise``)."""
-
-    model: ResolvedModel
-    job: CompileJob
-    kwargs: dict
 
 
 def _as_asked(report: Report, job: CompileJob, origin: CompiledFrom) -> Report:
     """A cached Report may come from a compile of the same graph and weights under another
     name, or of the same hardware asked for by accelerator rather than preset: show it as asked."""
-    report.summary["model"] = job.model
-    report.summary["preset"] = job.target.preset or ""
-    report.target = job.target
+    report.model, report.target = job.model, job.target
     report.compiled_from = origin
     return report
 
@@ -125,64 +111,3 @@ def warm_up(background: bool = True) -> None:
             pass
 
     threading.Thread(target=warm, daemon=True, name="labkit-warm").start()
-
-
-def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=None, quantization=None,
-             calibration: int | None = None, name: str | None = None, cpu_kernels: str = "cmsis-nn") -> CompileJob:
-    """Resolve any accepted model form into a picklable CompileJob with its cache key.
-    The quantization (scheme, overrides, calibration count) and the CPU kernel set are
-    part of the model's identity (they change its lowered program)."""
-    q, samples = quant.parse(quantization), quant.check_calibration(calibration)
-    cpu_kernels = kernel_sets.check(cpu_kernels)
-    m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
-    if q.modules or q.types:
-        quant.check_modules(q, m.exported if m.module is None and m.exported is not None else m.float_module())
-    if m.builtin is not None:
-        if samples is not None:
-            m.spec.calibration(samples)  # enough samples? (the worker makes them again)
-        identity = {"builtin": m.builtin, "fingerprint": m.spec.fingerprint(), **_quant_identity(q, samples),
-                    "cpu_kernels": cpu_kernels}
-        return CompileJob(model=m.name, target=target, key=disk_cache.make_key(identity, target.key()),
-                          weights=m.weights, registry_name=m.builtin, identity=identity, quantization=q,
-                          calibration_samples=samples, cpu_kernels=cpu_kernels)
-    from .toolchain.export import export_module
-
-    example = m.example()
-    ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
-    return _exported_job(ep, example, m.own_calibration(samples), target, m.name, m.weights, q, cpu_kernels)
-
-
-def _quant_identity(q: quant.Quantization, samples: int | None) -> dict:
-    return {"quantization": q.key(), "calibration": samples}
-
-
-def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu_kernels) -> CompileJob:
-    from .toolchain.export import exported_bytes
-
-    # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
-    # with file paths (a notebook's /tmp/ipykernel_<pid>/...) that change every kernel.
-    h = hashlib.sha256(ep.graph_module.code.encode() + str(ep.graph_signature).encode())
-    for name_, t in list(ep.state_dict.items()) + list(ep.constants.items()):
-        if hasattr(t, "detach"):
-            h.update(repr((name_, tuple(t.shape), str(t.dtype))).encode())
-            h.update(t.detach().contiguous().cpu().numpy().tobytes())
-    for sample in [example_inputs] + (calibration or []):
-        hash_into(h, sample)
-    identity = {"exported": h.hexdigest(), **_quant_identity(q, None), "cpu_kernels": cpu_kernels}
-    return CompileJob(model=name, target=target, key=disk_cache.make_key(identity, target.key()), weights=weights,
-                      exported=exported_bytes(ep), example_inputs=tuple(example_inputs),
-                      calibration_inputs=calibration, identity=identity, quantization=q, cpu_kernels=cpu_kernels)
-
-
-def retarget(job: CompileJob, target: Target) -> CompileJob:
-    """The same model for another target (no second export)."""
-    return dataclasses.replace(job, target=target, key=disk_cache.make_key(job.identity, target.key()))
-
-
-def vary(job: CompileJob, *, quantization=None, cpu_kernels: str | None = None) -> CompileJob:
-    """The same model and target with another quantization or CPU kernel set (no second export)."""
-    q = quant.parse(quantization) if quantization is not None else job.quantization
-    kernels = kernel_sets.check(cpu_kernels) if cpu_kernels is not None else job.cpu_kernels
-    identity = {**job.identity, "quantization": q.key(), "cpu_kernels": kernels}
-    return dataclasses.replace(job, quantization=q, cpu_kernels=kernels, identity=identity,
-                               key=disk_cache.make_key(identity, job.target.key()))

@@ -58,7 +58,9 @@ def cmd_compile(args) -> None:
         report.operators.to_csv(args.csv, index=False)
         print(f"wrote the operator table to {args.csv}", file=sys.stderr)
     if args.html:
-        report.to_html(args.html)
+        from .views.html import write_html
+
+        write_html(report, args.html)
         print(f"wrote {args.html}", file=sys.stderr)
     print(report.summary_text())
     how = "from the cache" if report.from_cache else "compiled now"
@@ -67,7 +69,7 @@ def cmd_compile(args) -> None:
                                    "reason"]])
     cpu = report.operators[report.operators["kernel"].fillna("") != ""] if "kernel" in report.operators else []
     if len(cpu):
-        print(f"\nCPU operators (kernels: {report.summary['cpu_kernels']} on {report.summary['cpu_core']}; "
+        print(f"\nCPU operators (kernels: {report.results['cpu_kernels']} on {report.target.cpu_core}; "
               "cycles: cortex-m-estimate, low-high):")
         shown = cpu[["node", "kernel"]].assign(
             cycles=[f"{lo:,.0f}-{hi:,.0f}" if lo == lo else "" for lo, hi in
@@ -222,19 +224,19 @@ def cmd_cache(args) -> None:
 
 
 def cmd_advise(args) -> None:
-    from .advise import describe_kwargs
+    from .advice import advise, describe_kwargs
     from .api import compile
 
     report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
                      progress=not args.json, quantization=from_text(args.quantization, args.override),
                      cpu_kernels=args.cpu_kernels, allow_overflow=True)
     levers = args.levers.split(",") if args.levers else None
-    table = report.advise(levers=levers, budget=args.budget, progress=not args.json)
+    table = advise(report, levers=levers, budget=args.budget, progress=not args.json)
     if args.json:
         rows = [{**row, "kwargs": describe_kwargs(row["kwargs"])} for row in table.to_dict(orient="records")]
         print(json.dumps({"attrs": table.attrs, "advice": rows}, indent=1, default=str))
         return
-    print(f"{report.summary['model']} on {report.target.label}: {table.attrs['message']}")
+    print(f"{report.model} on {report.target.label}: {table.attrs['message']}")
     if table.empty:
         return
     print("Each change was compiled; deltas against the report above: ms (vela-estimate + cortex-m-estimate), "

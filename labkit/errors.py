@@ -100,3 +100,9 @@ def from_message(class_name: str, message: str) -> LabkitError:
     if not (isinstance(cls, type) and issubclass(cls, LabkitError)):
         cls = LabkitError
     return cls(message)
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of an exception's message (toolchain errors run to pages)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__

@@ -1,7 +1,10 @@
 """Report: what one compile produced, as a value: pandas tables, the Target, and
 the artifacts' paths (small dataclasses). Saved to and loaded from a folder (the
 cache entry) with a checksum manifest. Every view (figures, the Lab, the CLI)
-reads a Report; the code that builds one is toolchain/build.py."""
+reads a Report; the code that builds one is toolchain/assemble.py. What works on a
+Report's own data is a method here; what needs the compiler or the app is a function
+above it (``labkit.advise(report)``, ``labkit.simulate(report, inputs)``,
+``labkit.to_html(report, path)``, ``labkit.explore(report)``)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import insights
 from .errors import CorruptReportError
 from .targets import Target
 
@@ -82,38 +86,52 @@ def tool_versions() -> dict[str, str]:
 class Report:
     """The result of compiling one model for one target.
 
-    summary    pandas Series: cycles, time, memory, op counts, versions, and ``source``
+    model      the model's name as asked for
+    target     the Target it was compiled for: the one place its accelerator, system config,
+               memory mode, clocks and CPU are kept
+    results    pandas Series: what the compile produced (cycles, time, memory, op counts,
+               versions, ``source``), saved as summary.json
+    summary    one row: the model and the target's facts, then ``results`` (derived, read-only)
     operators  one row per operator of the exported graph the partitioner saw, in the order the
                program runs them (each NPU partition's rows together, where its delegate is called)
     layers     Vela's per-layer table, all partitions (``partition`` column) in the order they run
     delegation ExecuTorch's own get_delegation_info table for the lowered graph
-    target     the Target it was compiled for
     artifacts  Artifacts: ``pte``, ``log``, ``operator_rows``, ``partitions`` (Partition each)
     """
 
-    def __init__(self, summary: pd.Series, operators: pd.DataFrame, layers: pd.DataFrame,
+    def __init__(self, results: pd.Series, operators: pd.DataFrame, layers: pd.DataFrame,
                  delegation: pd.DataFrame, artifacts: Artifacts, warnings: list[str] | None = None,
-                 directory: Path | None = None, *, target: Target):
-        self.summary = summary
+                 directory: Path | None = None, *, target: Target, model: str):
+        self.model = model
+        self.target = target
+        self.results = results
         self.operators = operators
         self.layers = layers
         self.delegation = delegation
         self.artifacts = artifacts
         self.warnings = list(warnings or [])
         self.directory = directory
-        self.target = target
         self.from_cache = False
-        self.compiled_from = None  # api.CompiledFrom, set by compile() / cached() in this session
+        self.compiled_from = None  # jobs.CompiledFrom, set by compile() / cached() in this session
+
+    @property
+    def summary(self) -> pd.Series:
+        """One row: the model, the target's facts (from ``target``), then ``results``."""
+        t = self.target
+        facts = {"model": self.model, "accelerator": t.accelerator, "system_config": t.system_config,
+                 "memory_mode": t.memory_mode, "preset": t.preset or "", "clock_hz": t.clock_hz,
+                 "cpu_core": t.cpu_core, "cpu_clock_hz": t.cpu_clock_hz}
+        return pd.concat([pd.Series(facts, dtype=object), self.results])
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "summary.json").write_text(self.summary.to_json(indent=1))
+        (directory / "summary.json").write_text(self.results.to_json(indent=1))
         for name in ("operators", "layers", "delegation"):
             getattr(self, name).to_json(directory / f"{name}.json", orient="table", index=False, indent=1)
         meta = {"artifacts": self.artifacts.to_json(directory), "warnings": self.warnings,
-                "target": dataclasses.asdict(self.target)}
+                "target": dataclasses.asdict(self.target), "model": self.model}
         (directory / "meta.json").write_text(json.dumps(meta, indent=1))
         # The manifest is written last: an entry without a matching one is incomplete.
         manifest = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*"))
@@ -131,121 +149,82 @@ class Report:
                     raise CorruptReportError(f"{rel} does not match its checksum")
             if not set(_FILES) <= set(manifest):
                 raise CorruptReportError("files missing from the manifest")
-            summary = pd.read_json(directory / "summary.json", typ="series")
+            results = pd.read_json(directory / "summary.json", typ="series")
             frames = {n: pd.read_json(directory / f"{n}.json", orient="table")
                       for n in ("operators", "layers", "delegation")}
             meta = json.loads((directory / "meta.json").read_text())
             artifacts = Artifacts.from_json(meta["artifacts"], directory)
-            target = Target(**meta["target"])
+            target, model = Target(**meta["target"]), meta["model"]
         except CorruptReportError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise CorruptReportError(f"{type(e).__name__}: {e}") from None
-        return cls(summary, frames["operators"], frames["layers"], frames["delegation"], artifacts,
-                   meta.get("warnings"), directory, target=target)
+        return cls(results, frames["operators"], frames["layers"], frames["delegation"], artifacts,
+                   meta.get("warnings"), directory, target=target, model=model)
 
     # ------------------------------------------------------------ analysis
     def by_module(self, depth: int = 1) -> pd.DataFrame:
         """Cycles, MACs and access cycles per nn.Module path at ``depth`` (sums to the total)."""
-        from .insights import by_module
-
-        return by_module(self.operators, depth)
+        return insights.by_module(self.operators, depth)
 
     @property
     def fits(self) -> bool:
         """False when Vela's SRAM use exceeds what the memory mode provides."""
-        limit = self.summary.get("sram_limit_kib")
-        return limit is None or pd.isna(limit) or not self.summary["sram_kib"] > limit
+        limit = self.results.get("sram_limit_kib")
+        return limit is None or pd.isna(limit) or not self.results["sram_kib"] > limit
 
     @property
     def memory(self) -> pd.DataFrame:
         """Vela's SRAM staging use per layer; ``.attrs`` has the totals against the limit."""
-        from .insights import memory
-
-        df = memory(self.layers)
-        s = self.summary
-        df.attrs.update({k: s.get(k) for k in ("sram_kib", "sram_limit_kib", "flash_kib", "dram_kib")})
+        df = insights.memory(self.layers)
+        df.attrs.update({k: self.results.get(k) for k in ("sram_kib", "sram_limit_kib", "flash_kib", "dram_kib")})
         return df
 
     @property
     def cpu_work(self) -> pd.DataFrame:
         """CPU operators and the tensors they convert at NPU partition boundaries."""
-        from .insights import cpu_work
-
-        return cpu_work(self.operators)
+        return insights.cpu_work(self.operators)
 
     def hotspots(self, top: int = 5) -> pd.DataFrame:
         """The rows that dominate cycles, each with a hint where a user can act on it."""
-        from .insights import hotspots
-
-        return hotspots(self.operators, float(self.summary["total_cycles"]), self.target.macs, top)
+        return insights.hotspots(self.operators, float(self.results["total_cycles"]), self.target.macs, top)
 
     @property
     def sram_need_kib(self) -> float:
         """What the configuration needs in SRAM: Vela's SRAM use, plus the weights when the
         memory mode keeps them in SRAM (Vela books them as on-chip flash there)."""
-        s = self.summary
-        return float(s["sram_kib"]) + (float(s["flash_kib"]) if self.target.weights_in_sram else 0.0)
-
-    def advise(self, *, data=None, levers=None, budget: int | None = None, progress=True, cancel=None):
-        """Candidate changes (NPU configuration, source rewrites, CPU kernels, per-module
-        quantization), each measured by a real compile and ranked by measured benefit:
-        see ``labkit.advise.advise``."""
-        from .advise import advise
-
-        return advise(self, data=data, levers=levers, budget=budget, progress=progress, cancel=cancel)
+        r = self.results
+        return float(r["sram_kib"]) + (float(r["flash_kib"]) if self.target.weights_in_sram else 0.0)
 
     # ------------------------------------------------------------ display
-    def to_model_explorer(self, folder, numerics=None) -> Path:
-        """Write the graph (Model Explorer graph JSON, ``graph.json``) and labkit's overlays
-        (Model Explorer node-data JSON, one file each: placement, NPU cycles, the CPU range,
-        and SQNR given a ``labkit.numerics`` table) into ``folder``; see views.model_explorer."""
-        from .views.model_explorer import export
-
-        return export(self, folder, numerics)
-
-    def explore(self, numerics=None, height: int = 720):
-        """The graph with labkit's overlays in Google's Model Explorer, shown inline (a
-        local Model Explorer server on 127.0.0.1, one per kernel; works offline)."""
-        from .app.graph import GraphView, url
-
-        return GraphView(url(self, numerics), height)
-
-    def to_html(self, path) -> Path:
-        """One standalone, offline HTML file: interactive figures, tables, target, versions, sources."""
-        from .views.html import write_html
-
-        return write_html(self, path)
-
     def __repr__(self) -> str:
-        s = self.summary
-        return (f"<labkit.Report {s['model']} on {s['accelerator']} ({s['system_config']}, {s['memory_mode']}): "
+        s, t = self.results, self.target
+        return (f"<labkit.Report {self.model} on {t.accelerator} ({t.system_config}, {t.memory_mode}): "
                 f"{_fmt_int(s['total_cycles'])} cycles, {s['inference_ms']:.3f} ms, "
                 f"{s['npu_ops']} NPU / {s['cpu_ops']} CPU ops, {s['partitions']} partition(s) [{s['source']}]>")
 
     def _cpu_lines(self) -> list[str]:
         """The CPU side and the total, apart from Vela's NPU figure (reports made before
         labkit estimated the CPU have neither)."""
-        s = self.summary
+        s, t = self.results, self.target
         if "cpu_cycles_est" not in s:
             return []
         return [
             f"  CPU            {s['cpu_ms_low']:.3f}–{s['cpu_ms_high']:.3f} ms  ({_fmt_int(s['cpu_cycles_low'])}–"
-            f"{_fmt_int(s['cpu_cycles_high'])} cycles on {s['cpu_core']} at {s['cpu_clock_hz'] / 1e6:.0f} MHz, "
+            f"{_fmt_int(s['cpu_cycles_high'])} cycles on {t.cpu_core} at {t.cpu_clock_hz / 1e6:.0f} MHz, "
             f"{s['cpu_kernels']} kernels; cortex-m-estimate)",
             f"  total          {s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms  (NPU + CPU, one after the other)",
         ]
 
     def summary_text(self) -> str:
-        s = self.summary
+        s, t = self.results, self.target
         lines = [
-            f"{s['model']} on {self.target.label if self.target else s['accelerator']}",
+            f"{self.model} on {t.label}",
             f"  numbers: NPU {s['source']} (Vela's compiler estimate, not a measurement)"
             + ("; CPU cortex-m-estimate (a cost model, a range)" if "cpu_cycles_est" in s else ""),
             f"  NPU            {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
-            f"{s['clock_hz'] / 1e6:.0f} MHz; vela-estimate)" if s["partitions"] else
-            "  NPU            none: " + ("a CPU-only target" if not self.target or not self.target.has_npu
-                                         else "no operator runs on it"),
+            f"{t.clock_hz / 1e6:.0f} MHz; vela-estimate)" if s["partitions"] else
+            "  NPU            none: " + ("a CPU-only target" if not t.has_npu else "no operator runs on it"),
             *self._cpu_lines(),
             f"  cycles         {_fmt_int(s['total_cycles'])} total, {_fmt_int(s['npu_cycles'])} NPU compute",
             f"  MACs           {_fmt_int(s['macs'])}",

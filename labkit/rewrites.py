@@ -12,7 +12,6 @@ function, and the edit a user would make in their own source.
 
 from __future__ import annotations
 
-import linecache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +19,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from .inputs import leaves
-from .views.paths import short_source
+from .sources import code_at, short_source
 
 
 @dataclass
@@ -33,13 +32,6 @@ class Rewrite:
     example_inputs: tuple
     calibration_inputs: list | None
     as_fed: Callable[[tuple], tuple] | None = None  # a data sample as the copy takes it (None: as it is)
-
-
-def _code_at(source: str) -> str:
-    """The text of ``path:line`` (a notebook cell's too: IPython keeps cells in linecache)."""
-    path, _, line = source.rpartition(":")
-    text = linecache.getline(path, int(line)).strip() if line.isdigit() else ""
-    return f"`{text}`" if text else ""
 
 
 def channels_last_input(report, example: tuple, calibration: list | None) -> Rewrite | None:
@@ -63,7 +55,7 @@ def channels_last_input(report, example: tuple, calibration: list | None) -> Rew
     def as_fed(sample: tuple) -> tuple:
         return tuple(t.to(memory_format=torch.channels_last) if i in images else t for i, t in enumerate(sample))
 
-    where = f" at {short_source(source)} {_code_at(source)}".rstrip() if source else ""
+    where = f" at {short_source(source)} {code_at(source)}".rstrip() if source else ""
     return Rewrite(
         change="feed the input channels-last: call the model with `x.to(memory_format=torch.channels_last)` "
                "(and compile with such example inputs); the NPU then reads NHWC and needs no input transpose",
@@ -109,7 +101,7 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
     if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(leaves(before), leaves(after))):
         return None
     edits = "; ".join(
-        f"{short_source(src) if src else 'forward()'}: {_code_at(src) or '`x.mean((2, 3))`'} → "
+        f"{short_source(src) if src else 'forward()'}: {code_at(src) or '`x.mean((2, 3))`'} → "
         f"`{'F.adaptive_avg_pool2d(x, 1)' if keep else 'F.adaptive_avg_pool2d(x, 1).flatten(1)'}`"
         for src, keep in rewritten)
     return Rewrite(change=f"average over H,W with adaptive_avg_pool2d instead of mean: {edits}",

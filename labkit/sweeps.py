@@ -69,7 +69,7 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
     progress: True for a progress bar, False for none, or a callback(done, total, label).
     cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
     """
-    from .api import make_job, retarget
+    from .jobs import make_job, retarget
     from .models import resolve
 
     wanted = expand_targets(targets, system_configs, memory_modes, config_ini)

@@ -53,6 +53,15 @@ def family_of(accelerator: str) -> str:
     return m.group(1)
 
 
+def family_or_none(accelerator: str) -> str | None:
+    """family_of, or None for anything that is not an Ethos-U accelerator (an FVP log's
+    unstated target, a CPU-only target)."""
+    try:
+        return family_of(accelerator)
+    except TargetError:
+        return None
+
+
 def macs_of(accelerator: str) -> int:
     """The MACs per cycle of an accelerator string: 256 for 'ethos-u85-256'."""
     m = _ACCELERATOR.match(str(accelerator).strip().lower())

@@ -14,7 +14,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .errors import CompileCancelled, LabkitError, WorkerCrashedError, from_message
+from .errors import CompileCancelled, LabkitError, WorkerCrashedError, first_line, from_message
 
 # Recycle the worker after this many compiles or above this resident memory, so a
 # long session (a classroom, a demo day) has bounded memory.
@@ -27,7 +27,6 @@ MAX_GROWTH = float(os.environ.get("LABKIT_WORKER_MAX_GROWTH", "0.2"))
 
 def _serve(conn) -> None:  # runs in the worker process
     from .toolchain import lower
-    from .toolchain.export import first_line
 
     while True:
         try:

@@ -1,4 +1,4 @@
-"""report.advise(): each expected suggestion appears, measured by a real compile, and its
+"""labkit.advise(report): each expected suggestion appears, measured by a real compile, and its
 measured effect equals compiling the change by hand."""
 
 import threading
@@ -27,7 +27,7 @@ def _assert_ranked(table):
 
 def test_memory_bound_model_gets_weights_in_sram(compiled):
     report = compiled("deep_autoencoder", "ethos-u55-128")  # Shared_Sram: the weights stream from flash
-    advice = report.advise(levers=["target"], progress=False)
+    advice = labkit.advise(report, levers=["target"], progress=False)
     top = advice.iloc[0]
     assert "memory mode Sram_Only" in top["change"] and "from flash to SRAM" in top["change"]
     assert "memory-bound" in top["why"] and "flash" in top["why"]
@@ -43,7 +43,7 @@ def test_memory_bound_model_gets_weights_in_sram(compiled):
 def test_mean_over_h_w_becomes_adaptive_pooling():
     torch.manual_seed(0)
     report = labkit.compile(PoolHead("mean"), "ethos-u85-256", example_inputs=image(), progress=False)
-    advice = report.advise(levers=["rewrites"], progress=False)
+    advice = labkit.advise(report, levers=["rewrites"], progress=False)
     row = _row(advice, "adaptive_avg_pool2d")
     assert "models_for_tests.py:66" in row["change"] and "x.mean((2, 3))" in row["change"]
     assert "REDUCE_SUM" in row["why"]
@@ -59,7 +59,7 @@ def test_mobilenet_v2_input_transpose(compiled):
     report = compiled("mobilenet_v2", "corstone-320")
     first = report.layers.iloc[0]
     assert "TRANSPOSE" in first["tosa_op"]  # what the advice answers
-    advice = report.advise(levers=["rewrites"], progress=False)
+    advice = labkit.advise(report, levers=["rewrites"], progress=False)
     row = _row(advice, "channels-last")
     assert "transposes the NCHW input" in row["why"] and f"{int(first['Op Cycles']):,} cycles" in row["why"]
     spec = labkit.models.get("mobilenet_v2")
@@ -74,7 +74,7 @@ def test_mobilenet_v2_input_transpose(compiled):
 
 def test_ds_cnn_avg_pool_fallback_gets_cmsis_nn(compiled):
     portable = labkit.compile("ds_cnn", "ethos-u55-128", cpu_kernels="portable", progress=False)
-    advice = portable.advise(levers=["cpu_kernels"], progress=False)
+    advice = labkit.advise(portable, levers=["cpu_kernels"], progress=False)
     row = _row(advice, "cpu_kernels='cmsis-nn'")
     assert "aten.avg_pool2d" in row["why"] and "Avgpool2d" in row["why"]  # the partitioner's reason
     cmsis = compiled("ds_cnn", "ethos-u55-128")
@@ -82,7 +82,7 @@ def test_ds_cnn_avg_pool_fallback_gets_cmsis_nn(compiled):
     assert row["delta_cycles"] == 0  # the NPU's program is the same
 
     # The other way round measures slower: nothing to improve, and the table says so.
-    back = cmsis.advise(levers=["cpu_kernels"], progress=False)
+    back = labkit.advise(cmsis, levers=["cpu_kernels"], progress=False)
     assert back.empty and back.attrs["message"].startswith("Nothing to improve")
     (rejected,) = back.attrs["rejected"]
     assert "portable" in rejected["change"] and rejected["delta_cpu_cycles"] > 0
@@ -90,15 +90,15 @@ def test_ds_cnn_avg_pool_fallback_gets_cmsis_nn(compiled):
 
 def test_no_lever_applies_and_bad_arguments(compiled):
     report = compiled("deep_autoencoder", "ethos-u55-128")
-    none = report.advise(levers=["rewrites"], progress=False)  # 2-D input, no mean: no rewrite to try
+    none = labkit.advise(report, levers=["rewrites"], progress=False)  # 2-D input, no mean: no rewrite to try
     assert none.empty and none.attrs["message"].startswith("No lever applies")
     with pytest.raises(InputValueError, match="choose from target, rewrites"):
-        report.advise(levers=["faster"])
+        labkit.advise(report, levers=["faster"])
     with pytest.raises(InputValueError, match="budget"):
-        report.advise(budget=-1)
+        labkit.advise(report, budget=-1)
     loaded = Report.load(report.directory)
     with pytest.raises(InputValueError, match=r"labkit.compile\(model, target"):
-        loaded.advise()
+        labkit.advise(loaded)
 
 
 def test_budget_and_cancel(fresh_cache):
@@ -107,12 +107,12 @@ def test_budget_and_cancel(fresh_cache):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CompileCancelled, match="cached"):
-        report.advise(levers=["target"], progress=False, cancel=cancel)
+        labkit.advise(report, levers=["target"], progress=False, cancel=cancel)
     assert not list((fresh_cache / ".staging").iterdir())  # nothing half-written
     seen = []
-    advice = report.advise(levers=["target", "rewrites"], budget=2, progress=lambda *a: seen.append(a))
+    advice = labkit.advise(report, levers=["target", "rewrites"], budget=2, progress=lambda *a: seen.append(a))
     assert advice.attrs["tried"] == 2 and len(advice.attrs["not_tried"]) >= 4
     assert "not tried (budget" in advice.attrs["message"]
     assert seen and seen[-1][:2] == (2, 2)
-    again = report.advise(levers=["target", "rewrites"], budget=2, progress=False)  # cache hits are free
+    again = labkit.advise(report, levers=["target", "rewrites"], budget=2, progress=False)  # cache hits are free
     assert again.attrs["tried"] == 4

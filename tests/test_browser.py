@@ -215,14 +215,14 @@ def test_lesson_1_in_chromium(jupyter, compiled):
 
 
 def test_graph_view_offline(jupyter, compiled):
-    """report.explore() in JupyterLab with every request off this machine blocked: Model
+    """labkit.explore(report) in JupyterLab with every request off this machine blocked: Model
     Explorer shows the graph, and the overlay values it reads match the report."""
     import nbformat
     from playwright.sync_api import sync_playwright
 
     report = compiled("ds_cnn", "ethos-u55-128")
     base, token, root = jupyter
-    code = 'import labkit\nreport = labkit.compile("ds_cnn", "ethos-u55-128", progress=False)\nreport.explore()'
+    code = 'import labkit\nreport = labkit.compile("ds_cnn", "ethos-u55-128", progress=False)\nlabkit.explore(report)'
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)], metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}}), root / "graph.ipynb")
     ops = report.operators

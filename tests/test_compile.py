@@ -215,7 +215,7 @@ axi1_port=Dram
 
 def test_cache_key_ignores_where_the_model_was_defined():
     """A notebook's model lives in /tmp/ipykernel_<pid>/...: a new kernel must still hit the cache."""
-    from labkit.api import make_job
+    from labkit.jobs import make_job
     from labkit.targets import resolve_target
 
     src = ("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"

@@ -13,7 +13,7 @@ from labkit.app import graph as graph_view
 def test_export_matches_the_report(compiled, tmp_path):
     report = compiled("ds_cnn", "ethos-u55-128")
     table = labkit.numerics("ds_cnn", "ethos-u55-128", data=[report.compiled_from.model.example()])
-    folder = report.to_model_explorer(tmp_path / "me", numerics=table)
+    folder = labkit.to_model_explorer(report, tmp_path / "me", numerics=table)
     (g,) = json.loads((folder / "graph.json").read_text())["graphs"]
     ops = report.operators
     nodes = {n["id"]: n for n in g["nodes"]}
@@ -61,5 +61,5 @@ def test_the_view_is_served_on_localhost_with_the_same_values(compiled):
     content = json.load(urllib.request.urlopen(f"{base}/api/v1/load_node_data?node_data_index={cycles_index}"))
     values = json.loads(content["content"])["ds_cnn"]["results"]
     assert sum(v["value"] for v in values.values()) == report.operators["cycles"].sum()
-    html = report.explore()._repr_html_()
+    html = labkit.explore(report)._repr_html_()
     assert "<iframe" in html and f"127.0.0.1:{parts.port}" in html

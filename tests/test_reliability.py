@@ -15,6 +15,7 @@ import torch
 
 import labkit
 from labkit import cache, errors
+from labkit.jobs import make_job
 from labkit.targets import bundled_vela_ini
 from tests.models_for_tests import TinyConv, example
 
@@ -141,7 +142,7 @@ def test_worker_is_recycled_when_it_grows(monkeypatch, tmp_path):
     w = worker_mod.Worker()
     try:
         for i, target in enumerate(["ethos-u55-32", "ethos-u85-128"]):
-            job = labkit.api.make_job(TinyConv(), labkit.resolve_target(target), example_inputs=example())
+            job = make_job(TinyConv(), labkit.resolve_target(target), example_inputs=example())
             w.run_group([job], [tmp_path / str(i)], lambda s, d="": None)
         assert w.recycled >= 1
         deadline = time.time() + 120

@@ -145,6 +145,19 @@ def test_the_numerics_tab_shows_where_accuracy_is_lost():
     assert "By module" in html and "Where error enters" in html
 
 
+def test_the_numerics_tab_computes_for_the_report_on_show_not_the_controls():
+    """The controls can name a compile that has not run (another quantization): the Lab
+    keeps the report it shows, and the Numerics tab must compute that report's numerics,
+    not the controls' (and file them under that report)."""
+    lab = Lab(warm=False, model="digits_cnn", target="corstone-320")
+    shown = lab.report or lab.compile()
+    lab.quantization.value = "a16w8"  # not compiled: the int8 report stays on show
+    assert lab.report is shown and shown.summary["quantization"] == "int8"
+    table = lab.numerics.run()
+    assert table is not None and table.attrs["quantization"] == "int8"
+    assert table.attrs["report"] == shown.summary["cache_key"]
+
+
 def test_the_advice_tab_measures_changes_and_compiles_one(compiled):
     compiled("deep_autoencoder", "ethos-u55-128")
     lab = Lab(warm=False, model="deep_autoencoder", target="corstone-300")  # shown from the cache

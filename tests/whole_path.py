@@ -39,13 +39,13 @@ def walk(model, args, target: str, folder: Path, *, advise_budget: int | None = 
     step("figures", lambda: figures(report))
     step("tables", lambda: (report.hotspots(), report.by_module(1), report.memory, report.cpu_work,
                             report.summary_text()))
-    step("model_explorer", lambda: report.to_model_explorer(folder / "me"))
+    step("model_explorer", lambda: labkit.to_model_explorer(report, folder / "me"))
     step("html", lambda: html.write_html(report, folder / "report.html"))
     step("simulate", lambda: labkit.simulate(report, args))
     step("numerics", lambda: labkit.numerics(model, target, example_inputs=args, cpu_kernels=cpu_kernels))
     step("evaluate", lambda: labkit.evaluate(model, target, example_inputs=args, data=evaluate_data,
                                              cpu_kernels=cpu_kernels))
-    step("advise", lambda: report.advise(budget=advise_budget, progress=False))
+    step("advise", lambda: labkit.advise(report, budget=advise_budget, progress=False))
     return done
 
 

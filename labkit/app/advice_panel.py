@@ -1,26 +1,23 @@
 """The Lab's Advice tab: candidate changes to the Report on show, each measured by a
-real compile (``report.advise``), with one click to compile a suggestion."""
+real compile (``labkit.advise``), with one click to compile a suggestion."""
 
 from __future__ import annotations
 
 import html as _html
 import threading
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import ipywidgets as widgets
 
-from ..advise import call_text
+from ..advice import advise, call_text
 from ..views import tables
 from .common import ReportPanel, describe, html_bundle
 
-if TYPE_CHECKING:
-    from .lab import Lab
-
 
 class AdvicePanel(ReportPanel, widgets.VBox):
-    """The Advice tab: ``report.advise()`` for the Report on show, in a background thread
-    with progress and Cancel; then the measured changes, best first, each with a button
-    that compiles it in the Lab (``lab.compile_advice``).
+    """The Advice tab: ``labkit.advise(report)`` for the Report on show, in a background
+    thread with progress and Cancel; then the measured changes, best first, each with a
+    button that calls ``compile_change(kwargs, change)`` (the Lab compiles and shows it).
 
     Widgets: button, cancel_button, progress, stage, status, output, suggestions (one
     Compile button per change). ``tables``: every advice table of this session by the
@@ -29,14 +26,14 @@ class AdvicePanel(ReportPanel, widgets.VBox):
     failure_headline = "Could not advise."
     thread_name, starting = "labkit-advise", "finding candidates…"
 
-    def __init__(self, lab: "Lab"):
-        self.lab = lab
+    def __init__(self, compile_change: Callable[[dict, str], object]):
+        self.compile_change = compile_change
         self.tables: dict[str, object] = {}
         self._panel_widgets(widgets.Button(
             description="What should I change?", button_style="primary", icon="magic", disabled=True,
             layout=widgets.Layout(width="auto"),
             tooltip="Try the NPU configurations, rewrites, CPU kernels and quantization that could help, "
-                    "each by a real compile (report.advise)"))
+                    "each by a real compile (labkit.advise)"))
         self.suggestions = widgets.VBox([])
         super().__init__([widgets.HBox([self.button, self.cancel_button]), widgets.HBox([self.progress, self.stage]),
                           self.status, self.output, self.suggestions])
@@ -53,7 +50,7 @@ class AdvicePanel(ReportPanel, widgets.VBox):
         return f"Compiling the candidate changes of {describe(report)}…"
 
     def _compute(self, report, cancel: threading.Event):
-        return report.advise(progress=self._on_progress, cancel=cancel)
+        return advise(report, progress=self._on_progress, cancel=cancel)
 
     def _how(self, table) -> str:
         return f"{table.attrs['tried']} compiles"
@@ -71,8 +68,7 @@ class AdvicePanel(ReportPanel, widgets.VBox):
         for n, row in enumerate(table.itertuples(), 1):
             button = widgets.Button(description=f"Compile #{n}", icon="play", tooltip=row.change,
                                     layout=widgets.Layout(width="auto"))
-            button.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.lab.compile_advice(
-                kwargs, change, wait=False))
+            button.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.compile_change(kwargs, change))
             rows.append(widgets.HBox([button, widgets.HTML(
                 f"{_html.escape(row.benefit)}: {_html.escape(row.change)}<br><code style='font-size:11px'>"
                 f"{_html.escape(call_text(row.kwargs))}</code>")]))

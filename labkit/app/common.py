@@ -8,10 +8,25 @@ from __future__ import annotations
 import html as _html
 import json
 import threading
+from typing import Callable, ContextManager, NamedTuple
 
 from ..errors import LabkitError
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+Theme = Callable[[], ContextManager]  # the figures' theme, entered around building them
+
+
+class ModelChoice(NamedTuple):
+    """A model as the Lab's controls name it: its name, what ``labkit.compile`` takes for
+    it, the quantization and the CPU kernels (what the Compare tab sweeps)."""
+
+    name: str
+    model: object
+    quantization: object  # a scheme name or a mapping, as labkit.compile takes it
+    cpu_kernels: str
+
+    def key(self) -> tuple:
+        return self.name, repr(self.quantization), self.cpu_kernels
 
 
 def figure_bundle(fig) -> dict:
@@ -51,8 +66,8 @@ def one_line(e: Exception) -> str:
 
 
 def describe(report) -> str:
-    s = report.summary
-    return _html.escape(f"{s['model']} on {s['accelerator']} · {s['system_config']} · {s['memory_mode']}")
+    t = report.target
+    return _html.escape(f"{report.model} on {t.accelerator} · {t.system_config} · {t.memory_mode}")
 
 
 class Background:

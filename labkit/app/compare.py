@@ -1,21 +1,19 @@
-"""The Lab's Compare tab: every Ethos-U configuration for the Lab's model at once."""
+"""The Lab's Compare tab: every Ethos-U configuration for the chosen model at once."""
 
 from __future__ import annotations
 
 import html as _html
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import ipywidgets as widgets
 
 from .. import targets
+from ..errors import LabkitError
 from ..sweeps import reports, sweep
 from ..views import tables
-from .common import StatusBox, figure_bundle, html_bundle, one_line
-
-if TYPE_CHECKING:
-    from .lab import Lab
+from .common import ModelChoice, StatusBox, Theme, figure_bundle, html_bundle, one_line
 
 COMPARE_VARY = {  # what the Compare tab sweeps besides every accelerator (family defaults otherwise)
     "defaults": "each NPU's default system config and memory mode",
@@ -25,18 +23,19 @@ COMPARE_VARY = {  # what the Compare tab sweeps besides every accelerator (famil
 
 
 class ComparePanel(StatusBox, widgets.VBox):
-    """The Compare tab: every Ethos-U configuration for the Lab's model at once
-    (``labkit.sweep``), in a background thread; then the sweep figures and the
-    table. Run again, it comes back from the cache in a moment.
+    """The Compare tab: every Ethos-U configuration for the model ``chosen()`` names
+    (with its quantization and CPU kernels) at once (``labkit.sweep``), in a background
+    thread; then the sweep figures and the table. Run again, it comes back from the
+    cache in a moment. ``show()`` brings back a sweep of this session for the choice.
 
     Widgets: button, vary (what to sweep besides the accelerators), cancel_button,
     progress, stage, status, output. ``df`` is the sweep on show, ``sweeps`` every
-    sweep of this session by (model, vary)."""
+    sweep of this session by (choice, vary)."""
 
     failure_headline = "Could not compare."
 
-    def __init__(self, lab: "Lab"):
-        self.lab = lab
+    def __init__(self, chosen: Callable[[], ModelChoice], theme: Theme):
+        self.chosen, self.theme = chosen, theme
         self.df = None
         self.sweeps: dict[tuple, object] = {}
         wide = {"description_width": "initial"}
@@ -46,8 +45,7 @@ class ComparePanel(StatusBox, widgets.VBox):
             layout=widgets.Layout(width="auto")))
         self.vary = widgets.Dropdown(options=[(v, k) for k, v in COMPARE_VARY.items()], value="defaults",
                                      description="with", style=wide, layout=widgets.Layout(width="max-content"))
-        lab.model.observe(lambda _c: self._on_model(), "value")
-        self.vary.observe(lambda _c: self._on_model(), "value")
+        self.vary.observe(lambda _c: self.show(), "value")
         super().__init__([widgets.HBox([self.button, self.vary, self.cancel_button]),
                           widgets.HBox([self.progress, self.stage]),
                           self.status, self.output])
@@ -56,18 +54,23 @@ class ComparePanel(StatusBox, widgets.VBox):
                   "per TOSA profile).")
 
     def run(self, wait: bool = True):
-        """Sweep the Lab's model in a background thread, as the button does. With
+        """Sweep the chosen model in a background thread, as the button does. With
         ``wait``, block until done and return the DataFrame (None on error)."""
         if self.busy():
             self._say("A comparison is already running.")
             return None
-        choice = (self.lab.model.value, self.vary.value, self.lab.selection()[4])
+        try:
+            choice = self.chosen()
+        except LabkitError as e:
+            self._error(one_line(e))
+            return None
+        key = (choice.key(), self.vary.value)
         self._set_busy(True)
         self._cancel = threading.Event()
-        return self._start("labkit-sweep", (choice, self._cancel), self.sweeps, choice, wait)
+        return self._start("labkit-sweep", (choice, self.vary.value, key, self._cancel), self.sweeps, key, wait)
 
-    def _run(self, choice, cancel: threading.Event) -> None:
-        name, vary, _ = choice
+    def _run(self, choice: ModelChoice, vary: str, key: tuple, cancel: threading.Event) -> None:
+        name = choice.name
         started = time.perf_counter()
         done = threading.Event()
         counts = {"done": 0, "total": 0, "first": None}
@@ -81,13 +84,13 @@ class ComparePanel(StatusBox, widgets.VBox):
             ticker = threading.Thread(target=self._tick, args=(counts, started, done), daemon=True,
                                       name="labkit-sweep-progress")
             ticker.start()
-            df = sweep(self.lab.model_for(name), "all", progress=on_progress, cancel=cancel, name=name,
-                       quantization=self.lab.quantization_choice(), **_sweep_options(vary))
+            df = sweep(choice.model, "all", progress=on_progress, cancel=cancel, name=name,
+                       quantization=choice.quantization, cpu_kernels=choice.cpu_kernels, **_sweep_options(vary))
         except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback
             self._error(one_line(e))
         else:
             df.attrs["model"] = name
-            self.sweeps[choice] = df
+            self.sweeps[key] = df
             seconds = time.perf_counter() - started
             how = "from the cache" if df["from_cache"].fillna(False).all() else f"compiled in {seconds:.0f} s"
             try:
@@ -115,16 +118,20 @@ class ComparePanel(StatusBox, widgets.VBox):
         if busy:
             self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
 
-    def _on_model(self) -> None:
-        """Back on a model (and choice) compared before in this session: show it again."""
+    def show(self) -> None:
+        """Back on a choice compared before in this session: show it again."""
         if self.busy():
             return
-        df = self.sweeps.get((self.lab.model.value, self.vary.value, self.lab.selection()[4]))
+        try:
+            choice = self.chosen()
+        except LabkitError:  # the controls name no valid choice yet (Compile says why)
+            return
+        df = self.sweeps.get((choice.key(), self.vary.value))
         if df is not None:
             self._show(df, "from this session")
         elif self.df is not None:
             self._say(f"Showing {_html.escape(self.df.attrs.get('model', ''))}. Press <b>Compare all NPUs</b> for "
-                      f"{_html.escape(self.lab.model.value)}.")
+                      f"{_html.escape(choice.name)}.")
 
     def _show(self, df, how: str) -> None:
         """The sweep figures and the table (built here, in the calling thread)."""
@@ -132,7 +139,7 @@ class ComparePanel(StatusBox, widgets.VBox):
 
         self.df = df
         name = df.attrs.get("model")
-        with self.lab.theme():
+        with self.theme():
             outputs = [figure_bundle(f) for f in sweep_plots.figures(df, reports(df), model=name)]
         outputs.append(html_bundle(tables.sweep(df)))
         self.output.outputs = tuple(outputs)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import html as _html
-from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
 from .. import fvp
-from .common import Background, describe, error_html, figure_bundle, html_bundle, one_line
-
-if TYPE_CHECKING:
-    from .lab import Lab
+from .common import Background, Theme, describe, error_html, figure_bundle, html_bundle, one_line
 
 _FVP_ADDS = (
     "<p>A <b>Corstone FVP</b> (Arm's Fixed Virtual Platform of the Corstone-300 / Corstone-320 reference "
@@ -33,8 +29,8 @@ class FvpPanel(Background, widgets.VBox):
     Widgets: button, status, output. ``runs`` every measured run of this session
     by the report's cache key."""
 
-    def __init__(self, lab: "Lab"):
-        self.lab = lab
+    def __init__(self, theme: Theme):
+        self.theme = theme
         self.report = None
         self.runs: dict[str, object] = {}
         self.button = widgets.Button(description="Run on the FVP", button_style="primary", icon="play",
@@ -66,10 +62,10 @@ class FvpPanel(Background, widgets.VBox):
                 "(cortex-m-estimate), since the FVPs do not time the CPU.</p>")
             return
         else:
-            s = report.summary
-            gaps = fvp.missing(s["accelerator"])
-            where = f" for {_html.escape(str(s['accelerator']))} ({_html.escape(fvp.board(s['accelerator']))})"
-            build = fvp.how_to_build_runner(s["accelerator"], s.get("system_config"), s.get("memory_mode"),
+            t = report.target
+            gaps = fvp.missing(t.accelerator)
+            where = f" for {_html.escape(str(t.accelerator))} ({_html.escape(fvp.board(t.accelerator))})"
+            build = fvp.how_to_build_runner(t.accelerator, t.system_config, t.memory_mode,
                                             fvp.cpu_kernels_of_report(report))
         self.output.outputs = ()
         if gaps:
@@ -117,7 +113,7 @@ class FvpPanel(Background, widgets.VBox):
     def _show_run(self, report, measured, how: str) -> None:
         from ..views import fvp_plots
 
-        with self.lab.theme():
+        with self.theme():
             figure = figure_bundle(fvp_plots.estimate_vs_measured(report, measured))
         self.output.outputs = (figure, html_bundle(fvp_plots.measured_html(measured)))
         npu = f"{measured.npu_cycles:,}" if measured.npu_cycles is not None else "no"

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import urllib.request
+from typing import Callable
 from urllib.parse import quote
 
 import ipywidgets as widgets
@@ -76,7 +77,7 @@ def url(report, numerics=None) -> str:
 
     graph, overlays = model_explorer.graph(report), model_explorer.overlays(report, numerics)
     port, config = _server()
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{report.summary['model']}-{report.target.accelerator}")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{report.model}-{report.target.accelerator}")
     with _LOCK:
         config.graphs_list.append(json.dumps({"graphs": graph["graphs"]}))  # the server's form: no label
         model = {"url": f"graphs://{name}/{len(config.graphs_list) - 1}"}
@@ -88,8 +89,15 @@ def url(report, numerics=None) -> str:
     return f"http://127.0.0.1:{port}/?data={quote(json.dumps(data))}"
 
 
+def explore(report, numerics=None, height: int = 720) -> "GraphView":
+    """``labkit.explore(report)``: the graph with labkit's overlays in Google's Model
+    Explorer, shown inline (a local Model Explorer server on 127.0.0.1, one per kernel;
+    works offline). ``numerics``: a ``labkit.numerics`` table, shown as an SQNR overlay."""
+    return GraphView(url(report, numerics), height)
+
+
 class GraphView:
-    """What ``report.explore()`` returns: Model Explorer in an iframe when a notebook shows
+    """What ``labkit.explore(report)`` returns: Model Explorer in an iframe when a notebook shows
     it; ``url`` opens the same view in a browser tab (on this machine)."""
 
     def __init__(self, url: str, height: int = 720):
@@ -113,8 +121,8 @@ class GraphPanel:
 
     Widgets: button, status, output. ``url`` is the view on show."""
 
-    def __init__(self, lab):
-        self.lab = lab
+    def __init__(self, numerics_of: Callable[[object], object]):
+        self.numerics_of = numerics_of  # the Numerics tab's table of a report, or None
         self.report = None
         self.url = None
         self.button = widgets.Button(description="Show the graph", button_style="primary", icon="project-diagram",
@@ -137,7 +145,7 @@ class GraphPanel:
         """Show the report on show in Model Explorer; returns the view's URL (None on error)."""
         if self.report is None:
             return None
-        numerics = self.lab.numerics.tables.get(str(self.report.summary.get("cache_key")))
+        numerics = self.numerics_of(self.report)
         try:
             self.url = url(self.report, numerics)
         except Exception as e:  # noqa: BLE001 - the tab shows one line, never a traceback

@@ -3,8 +3,9 @@ compile, and see placement, cycles and memory in tabs, every NPU configuration
 at once (Compare) and a run on the FVP where one is installed.
 
 The compile runs in a background thread (and the toolchain in labkit's worker
-process), so the kernel and the UI stay responsive. The app uses labkit's public
-functions only: compile, cached, warm_up, sweep, the targets and the views.
+process), so the kernel and the UI stay responsive. The tabs are given what they show
+and what they may call (the report on show, the chosen model, a theme, a callback that
+compiles a change), never the Lab itself.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..quantization import DEFAULT, SCHEMES, from_text
 from ..api import compile as compile_model
 from ..views import tables, theme
 from .advice_panel import AdvicePanel
-from .common import StatusBox, describe, figure_bundle, html_bundle, one_line
+from .common import ModelChoice, StatusBox, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
 from .graph import GraphPanel
@@ -111,15 +112,17 @@ class Lab(StatusBox, widgets.VBox):
         self.export_button.on_click(lambda _b: self.export_html())
 
         self.outputs = {title: widgets.Output() for title in TABS}
-        self.compare = ComparePanel(self)  # the Compare tab: every NPU configuration at once
+        self.compare = ComparePanel(self.chosen, self.theme)  # the Compare tab: every NPU configuration at once
         self.outputs["Compare"] = self.compare.output
-        self.fvp = FvpPanel(self)  # the FVP tab: run the report on a Corstone FVP, where one is installed
+        self.fvp = FvpPanel(self.theme)  # the FVP tab: run the report on a Corstone FVP, where one is installed
         self.outputs["FVP"] = self.fvp.output
-        self.numerics = NumericsPanel(self)  # the Numerics tab: where quantization loses accuracy
+        self.numerics = NumericsPanel(self.theme)  # the Numerics tab: where quantization loses accuracy
         self.outputs["Numerics"] = self.numerics.output
-        self.advice = AdvicePanel(self)  # the Advice tab: candidate changes, each measured by a compile
+        # the Advice tab: candidate changes, each measured by a compile; a click compiles one here
+        self.advice = AdvicePanel(lambda kwargs, change: self.compile_advice(kwargs, change, wait=False))
         self.outputs["Advice"] = self.advice.output
-        self.graph = GraphPanel(self)  # the Graph tab: Model Explorer with labkit's overlays
+        # the Graph tab: Model Explorer with labkit's overlays (and the Numerics tab's SQNR, once computed)
+        self.graph = GraphPanel(lambda report: self.numerics.tables.get(str(report.summary.get("cache_key"))))
         self.outputs["Graph"] = self.graph.output
         panels = {"Compare": self.compare, "FVP": self.fvp, "Numerics": self.numerics, "Advice": self.advice,
                   "Graph": self.graph.widget}
@@ -164,6 +167,11 @@ class Lab(StatusBox, widgets.VBox):
         """What labkit.compile takes as ``quantization`` for the scheme and overrides chosen:
         the scheme's name, or {"default": scheme, "module.path": scheme, ...}."""
         return from_text(self.quantization.value, self.overrides.value)
+
+    def chosen(self) -> ModelChoice:
+        """The model the controls name, as labkit.compile and labkit.sweep take it."""
+        name = self.model.value
+        return ModelChoice(name, self.model_for(name), self.quantization_choice(), self.cpu_kernels.value)
 
     def apply_preset(self, name: str) -> None:
         accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
@@ -219,6 +227,7 @@ class Lab(StatusBox, widgets.VBox):
         """Back on a configuration compiled before: show it at once (memory, then disk cache)."""
         if self._syncing or self.busy():
             return
+        self.compare.show()
         choice = self.selection()
         report = self.reports.get(choice) or self._disk_cached(choice)
         if report is not None:
@@ -331,7 +340,7 @@ class Lab(StatusBox, widgets.VBox):
         self.report = report
         self.progress.value, self.progress.bar_style = len(STAGES), "success"
         self.stage.value = ""
-        s = report.summary
+        s = report.results
         warnings = "".join(f"<li>{_html.escape(w)}</li>" for w in report.warnings)
         with self.theme():
             pages = {

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import html as _html
 import threading
-from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..runtime.numerics import by_module, numerics
+from ..runtime.numerics import by_module, of_report as numerics_of
 from ..views import tables
-from .common import ReportPanel, describe, figure_bundle, html_bundle
-
-if TYPE_CHECKING:
-    from .lab import Lab
+from .common import ReportPanel, Theme, describe, figure_bundle, html_bundle
 
 
 class NumericsPanel(ReportPanel, widgets.VBox):
-    """The Numerics tab: ``labkit.numerics`` for the Report on show (its model, NPU and
-    quantization) in a background thread, with progress per sample and Cancel; then
-    SQNR along the graph, the modules that lose most, and the operators behind them.
+    """The Numerics tab: ``labkit.numerics`` for the Report on show (its model, NPU,
+    quantization and CPU kernels, as it was compiled) in a background thread, with
+    progress per sample and Cancel; then SQNR along the graph, the modules that lose
+    most, and the operators behind them. ``theme``: the figures' theme (a context manager).
 
     Widgets: button, cancel_button, progress, stage, status, output. ``tables`` every
     numerics table of this session by the report's cache key."""
@@ -27,8 +24,8 @@ class NumericsPanel(ReportPanel, widgets.VBox):
     failure_headline = "Could not compute the numerics."
     thread_name, starting = "labkit-numerics", "compiling…"
 
-    def __init__(self, lab: "Lab"):
-        self.lab = lab
+    def __init__(self, theme: Theme):
+        self.theme = theme
         self.tables: dict[str, object] = {}
         self._panel_widgets(widgets.Button(
             description="Where is accuracy lost?", button_style="primary", icon="search", disabled=True,
@@ -37,6 +34,9 @@ class NumericsPanel(ReportPanel, widgets.VBox):
         super().__init__([widgets.HBox([self.button, self.cancel_button]), widgets.HBox([self.progress, self.stage]),
                           self.status, self.output])
         self._say("Compile a model, then press <b>Where is accuracy lost?</b>")
+
+    def _can_run(self, report) -> bool:
+        return report is not None and report.compiled_from is not None
 
     def _prompt(self, report) -> str:
         return (f"Press <b>Where is accuracy lost?</b> to compare fake-quant int8 and the TOSA reference model with "
@@ -47,10 +47,7 @@ class NumericsPanel(ReportPanel, widgets.VBox):
         return f"Running {describe(report)} in float, fake-quant and on the TOSA reference model…"
 
     def _compute(self, report, cancel: threading.Event):
-        asked = report.compiled_from.kwargs if report.compiled_from is not None else {}
-        return numerics(self.lab.model_for(report.summary["model"]), report.target,
-                        quantization=self.lab.quantization_choice(), progress=self._on_progress, cancel=cancel,
-                        cpu_kernels=asked.get("cpu_kernels") or "cmsis-nn")
+        return numerics_of(report, progress=self._on_progress, cancel=cancel)
 
     def _how(self, table) -> str:
         return f"{table.attrs['samples']} samples"
@@ -62,7 +59,7 @@ class NumericsPanel(ReportPanel, widgets.VBox):
     def _show_table(self, table, how: str) -> None:
         from ..views import plots
 
-        with self.lab.theme():
+        with self.theme():
             figure = figure_bundle(plots.numerics(table))
         self.output.outputs = (figure, html_bundle(tables.numerics_modules(by_module(table))),
                                html_bundle(tables.numerics_worst(table)))

@@ -39,7 +39,7 @@ def summary_fields(operators, target, cpu_kernels: str, npu_ms: float) -> dict:
     clock = target.cpu_clock_hz
     ms = {col: sums[col] / clock * 1e3 for col in CYCLE_COLUMNS}
     return {
-        "cpu_core": target.cpu_core, "cpu_kernels": cpu_kernels, "cpu_clock_hz": clock,
+        "cpu_kernels": cpu_kernels,
         **{col: int(round(v)) for col, v in sums.items()},
         "cpu_ms_low": ms["cpu_cycles_low"], "cpu_ms_est": ms["cpu_cycles_est"], "cpu_ms_high": ms["cpu_cycles_high"],
         "npu_ms": npu_ms, "total_ms_low": npu_ms + ms["cpu_cycles_low"],

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import shipped
+from ..targets import family_or_none
 
 # Event order the runner programs when it does not print the names.
 _EVENTS_U55_U65 = ["ETHOSU_PMU_AXI0_RD_DATA_BEAT_RECEIVED", "ETHOSU_PMU_AXI1_RD_DATA_BEAT_RECEIVED",
@@ -102,17 +103,6 @@ class FvpRun:
     # Other printed figures: npu_inferences, inference_runtime_cpu_cycles,
     # cpu_wait_for_npu_cycles, cpu/npu_ratio_pct, npu_total_cycles (MLEK), ...
     stats: dict[str, float] = field(default_factory=dict)
-
-
-def _family(target: str) -> str | None:
-    """'85' for 'ethos-u85-256' or 'ethos-u85' (None for anything else)."""
-    from ..errors import TargetError
-    from ..targets import family_of
-
-    try:
-        return family_of(target)[len("ethos-u"):]
-    except TargetError:
-        return None
 
 
 def _default_events(family: str | None, n: int) -> list[str] | None:
@@ -234,7 +224,7 @@ def parse(text: str, target: str) -> FvpRun:
 
     is_mlek = mlek_lines > 0 and not et_seen
     fmt = "mlek" if is_mlek else ("executorch-new" if new_style else "executorch-old")
-    family = _family(target)
+    family = (family_or_none(target) or "")[len("ethos-u"):] or None  # '85'
 
     # Attach event names to ExecuTorch counters, in counter-index order.
     et_names = sorted((k for k in counters if k.startswith("ethosu_pmu_cntr")), key=lambda k: int(k[15:]))

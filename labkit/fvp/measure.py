@@ -61,20 +61,20 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
             f"No Corstone FVP for {acc}: {FAMILIES[fam][0]} is not on PATH or under LABKIT_FVP_DIR"
             + (f" (found only {'; '.join(others)})" if others else "") + ". " + HOW_TO_INSTALL
             + " Until then labkit shows Vela's estimates only.")
-    s = report.summary
+    s, t = report.results, report.target
     runner_path = Path(runner) if runner else find_runner(acc)
     if runner_path is None or not runner_path.is_file():
         raise RunnerNotFoundError(
             f"No ExecuTorch arm_executor_runner for {board(acc)}: the FVP needs the bare-metal runner, built for "
             f"{acc} with ExecuTorch's backends/arm/scripts and the arm-none-eabi toolchain. Build it:\n"
-            + how_to_build_runner(acc, s.get("system_config"), s.get("memory_mode"))
+            + how_to_build_runner(acc, t.system_config, t.memory_mode)
             + "\nthen pass runner=<path>, or set LABKIT_ARM_RUNNER or EXECUTORCH_ROOT.")
     mode = runner_mode(runner_path, pte, pte_address)
     if mode is None:
         raise RunnerNotFoundError(
             f"{runner_path} is not a runner labkit can give this report's .pte: it was built with a .pte inside "
             "(--pte=<file>) that is not this report's. Build a semihosting runner (--pte=semihosting):\n"
-            + how_to_build_runner(acc, s.get("system_config"), s.get("memory_mode")))
+            + how_to_build_runner(acc, t.system_config, t.memory_mode))
     if inputs is not None and mode != "semihosting":
         raise LabkitError(f"this runner ({mode}) cannot read inputs from the host: it fills them with ones. Run "
                           "without inputs, or build a semihosting runner (--pte=semihosting).")
@@ -97,7 +97,7 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
     completed = "Program complete" in text
     if killed or (not completed and (_TIME_LIMIT.search(text) or seconds >= 0.98 * timeout)):
         raise FvpTimeoutError(
-            f"The FVP did not finish {s['model']} on {acc} within timeout={timeout:g} s (--timelimit). The "
+            f"The FVP did not finish {report.model} on {acc} within timeout={timeout:g} s (--timelimit). The "
             f"simulator is far slower than hardware and large models take minutes: try "
             f"labkit.fvp.run(report, timeout={int(max(2 * timeout, 1800))}). If it never finishes, check that "
             f"the runner was built for {acc} (log: {log}).")
@@ -123,8 +123,8 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
         result.notes.append("run with the Ethos-U model's --fast option (as ExecuTorch's unit tests do); "
                             "ExecuTorch's run_fvp.sh leaves it off for performance runs")
     result.notes.append("the runner's timing adapters come from the system config and memory mode it was built "
-                        f"for; labkit cannot check that they are this report's ({s.get('system_config')}, "
-                        f"{s.get('memory_mode')})")
+                        f"for; labkit cannot check that they are this report's ({t.system_config}, "
+                        f"{t.memory_mode})")
     return result
 
 

@@ -112,7 +112,7 @@ example_inputs, calibration_inputs, evaluation = _samples.example_inputs, _sampl
 
 
 def spec():
-    from . import ModelSpec
+    from .spec import ModelSpec
 
     return ModelSpec(
         "digits_cnn", build, example_inputs, calibration_inputs, evaluation,

@@ -160,7 +160,7 @@ def builder(name: str):
 
 
 def specs() -> list:
-    from . import ModelSpec
+    from .spec import ModelSpec
 
     return [ModelSpec(name, builder(name), example_inputs, calibration_inputs, evaluation,
                       description=DESCRIPTIONS[name], weights="trained", input_shapes=(INPUT_SHAPE,),

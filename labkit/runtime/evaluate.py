@@ -25,7 +25,7 @@ SOURCES = ("pytorch-float", "fake-quant-int8", "tosa-reference")
 RANDOM_SAMPLES = 32  # inputs evaluate() draws when a model has no evaluation data
 
 
-def _samples(data, example) -> tuple[list, Any, str]:
+def data_samples(data, example) -> tuple[list, Any, str]:
     """(list of samples, each forward()'s arguments; labels or None; description) from evaluate's ``data``."""
     import torch
 
@@ -93,7 +93,7 @@ def samples_for(m, data) -> tuple[list, Any, str]:
     example, evaluation = m.example(), m.evaluation()
     if data is None and evaluation is None and example is None:
         raise InputValueError(f"{m.name} needs example_inputs=(tensor, ...) or data= to evaluate on.")
-    return _samples(evaluation if data is None else data, example)
+    return data_samples(evaluation if data is None else data, example)
 
 
 @dataclasses.dataclass
@@ -223,7 +223,7 @@ def _check_same_quantization(fake_quant, program: program_mod.Program) -> None:
 def tosa_accuracy(report, data, example=None) -> float:
     """Top-1 accuracy of ``report``'s compiled program on labelled ``data`` ((inputs,
     labels), as evaluate takes it), on the TOSA reference model: 'tosa-reference'."""
-    samples, labels, _ = _samples(data, example)
+    samples, labels, _ = data_samples(data, example)
     if labels is None:
         raise InputValueError("accuracy needs labels: pass data=(inputs, labels).")
     first = tosa_outputs(report, samples)[:, :_classes(program_mod.load(report)) or None]

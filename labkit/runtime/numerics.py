@@ -13,7 +13,7 @@ Three sources at every operator of the compiled graph (the node names of
   graph is from the nn.Module itself is recorded (``attrs["float_graph_max_abs_diff"]``).
 - ``tosa-reference``: the compiled program run on the host, each NPU partition on
   the TOSA reference model with every operator's output made a graph output
-  (``runtime.tosa.with_every_output``). Each TOSA tensor is joined to an operator
+  (``runtime.tosa_reference.with_every_output``). Each TOSA tensor is joined to an operator
   by ExecuTorch's debug JSON (``attribution.tensor_rows``, as for cycles); the
   last integer tensor of an operator is its output, dequantized with the scale
   and zero point of that output's quantize node.
@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from ..errors import CompileCancelled
 from ..inputs import check_like, leaves
+from ..jobs import origin_of
 from ..fx import is_qdq, op_name, output_quantize
 from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
@@ -114,6 +115,17 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
                     "tosa_vs_fake_quant_lsb": "tosa-reference vs fake-quant-int8"},
         "float_graph_max_abs_diff": float_diff, "report": str(report.summary.get("cache_key", ""))})
     return table
+
+
+def of_report(report, **kwargs):
+    """``numerics`` of the model, target, quantization, calibration and CPU kernels that
+    ``report`` was compiled with (a Report compiled in this session); ``kwargs`` as numerics
+    takes them (data, progress, cancel)."""
+    origin = origin_of(report)
+    asked = origin.kwargs
+    return numerics(origin.model, report.target, quantization=origin.job.quantization,
+                    calibration=asked.get("calibration_inputs") or asked.get("calibration"),
+                    cpu_kernels=origin.job.cpu_kernels, **kwargs)
 
 
 def by_module(table, depth: int = 1):

@@ -16,7 +16,7 @@ from ..toolchain import pte, vela
 from ..toolchain.native import quiet_stdout
 from ..toolchain.pte import SCALAR_TYPES, torch_dtype
 from .tensors import from_dim_order, from_dim_order_view, numel
-from .tosa import TosaPartition
+from .tosa_reference import TosaPartition
 
 
 def load(report) -> "Program":

@@ -19,7 +19,7 @@ FAKE_QUANT_FILE = "fake_quant.graph"  # in artifacts/: toolchain.graph_file of t
 
 _ADDRESS_SPACE_KIB = 4 * 2**20
 
-_SUM_FIELDS = {  # summary field: Vela summary CSV column(s), summed over partitions
+_SUM_FIELDS = {  # results field: Vela summary CSV column(s), summed over partitions
     "npu_cycles": ["cycles_npu"],
     "total_cycles": ["cycles_total"],
     "sram_access_cycles": ["cycles_sram_access"],
@@ -72,32 +72,31 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
         layers = pd.concat([layers, joined[["tosa_op", "node", "module"]]], axis=1)
 
     t = job.target
-    summary = {"model": job.model, "accelerator": t.accelerator, "system_config": t.system_config,
-               "memory_mode": t.memory_mode, "preset": t.preset or "", "clock_hz": t.clock_hz}
+    results = {}
     for field, columns in _SUM_FIELDS.items():
-        summary[field] = sum(float(s[c]) for s in vela_summaries for c in columns) if vela_summaries else 0.0
+        results[field] = sum(float(s[c]) for s in vela_summaries for c in columns) if vela_summaries else 0.0
     for field in ("npu_cycles", "total_cycles", "sram_access_cycles", "dram_access_cycles",
                   "flash_access_cycles", "macs"):
-        summary[field] = int(summary[field])
+        results[field] = int(results[field])
     seconds = sum(float(s["inference_time"]) for s in vela_summaries)
-    summary["inference_ms"] = seconds * 1e3
-    summary["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
+    results["inference_ms"] = seconds * 1e3
+    results["inferences_per_s"] = 1.0 / seconds if seconds else float("nan")
     # Vela's arena_cache_size (KiB in its CSV) is the SRAM the memory mode gives it;
     # 4 GiB and up is the NPU's address space, i.e. no size configured.
     limits = [float(s["arena_cache_size"]) for s in vela_summaries]
-    summary["sram_limit_kib"] = min(limits) if limits and min(limits) < _ADDRESS_SPACE_KIB else float("nan")
+    results["sram_limit_kib"] = min(limits) if limits and min(limits) < _ADDRESS_SPACE_KIB else float("nan")
     model_ops = operators[operators["origin"] == "model"]
-    summary["npu_ops"] = int((model_ops["placement"] == "NPU").sum())
-    summary["cpu_ops"] = int((model_ops["placement"] == "CPU").sum())
-    summary["partitions"] = len(partitions)
-    summary["pte_bytes"] = pte.stat().st_size
-    summary["weights"] = job.weights
-    summary["quantization"] = job.quantization.describe()
-    summary["source"] = SOURCE
+    results["npu_ops"] = int((model_ops["placement"] == "NPU").sum())
+    results["cpu_ops"] = int((model_ops["placement"] == "CPU").sum())
+    results["partitions"] = len(partitions)
+    results["pte_bytes"] = pte.stat().st_size
+    results["weights"] = job.weights
+    results["quantization"] = job.quantization.describe()
+    results["source"] = SOURCE
     kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
-    summary.update(cpu_estimate.summary_fields(operators, t, kernel_set, summary["inference_ms"]))
-    summary.update(tool_versions())
-    summary["cache_key"] = job.key
+    results.update(cpu_estimate.summary_fields(operators, t, kernel_set, results["inference_ms"]))
+    results.update(tool_versions())
+    results["cache_key"] = job.key
 
     warnings = []
     if job.weights == "random":
@@ -110,11 +109,11 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
                         "(cortex-m-estimate); Vela's figures are zero")
     elif not partitions:
         warnings.append("no operator runs on the NPU: every figure from Vela is zero")
-    if summary["sram_kib"] > summary["sram_limit_kib"]:
-        warnings.append(f"the model needs {summary['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "
-                        f"gives Vela {summary['sram_limit_kib']:.0f} KiB: it does not fit; pick a memory mode "
+    if results["sram_kib"] > results["sram_limit_kib"]:
+        warnings.append(f"the model needs {results['sram_kib']:.0f} KiB of SRAM but memory mode {t.memory_mode} "
+                        f"gives Vela {results['sram_limit_kib']:.0f} KiB: it does not fit; pick a memory mode "
                         "with more SRAM or a smaller model")
     fake_quant = pte.parent / FAKE_QUANT_FILE
     artifacts = Artifacts(pte=pte, log=pte.parent.parent / "compile.log", operator_rows=rows_file,
                           partitions=tuple(partitions), fake_quant=fake_quant if fake_quant.exists() else None)
-    return Report(pd.Series(summary), operators, layers, delegation, artifacts, warnings, target=t)
+    return Report(pd.Series(results), operators, layers, delegation, artifacts, warnings, target=t, model=job.model)

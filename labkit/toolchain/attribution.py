@@ -17,9 +17,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..fx import rows_by_origin
+from ..insights import COST_COLUMNS
 from . import debug, tosa, vela
 
-COST_COLUMNS = ["cycles", "npu_cycles", "macs", "sram_ac", "dram_ac", "flash_ac"]
 # Vela debug-db access-cycle columns by memory, folded into labkit's three.
 _ACCESS = {"sram_ac": ["Sram_ac"], "dram_ac": ["Dram_ac"], "flash_ac": ["OnChipFlash_ac", "OffChipFlash_ac"]}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 
+from ..errors import first_line
 from ..fx import op_name, source_line
-from .export import first_line
 
 _LOG_HINT = "The full log is in the compile.log next to the report; re-run with in_process=True to debug."
 # Higher-order control flow by its operator's name, as the user wrote it.

@@ -16,10 +16,10 @@ from types import SimpleNamespace
 from typing import Callable
 
 from ..cpu import kernels as cpu_kernels
-from ..errors import CompileError, LabkitError, QuantizationError, VelaError
+from ..errors import CompileError, LabkitError, QuantizationError, VelaError, first_line
 from ..report import Partition, Report
 from . import assemble, failures, graph_file, pte as pte_file, vela
-from .export import first_line, model_inputs
+from .export import model_inputs
 from .job import CompileJob
 from .native import tool_output_to
 from .quantize import calibrated, calibrated_cortex_m as quantize_cortex_m, compile_spec, fake_quant_graph
@@ -97,11 +97,11 @@ def run_group(jobs: list[CompileJob], out_dirs: list[Path], progress: Progress |
                 calibrated, notes = source.calibration_samples, source.notes
             report = assemble.report(job, copy.deepcopy(rows), [p.partition for p in lowered], pte, delegation)
             report.warnings += notes
-        report.summary["compile_seconds"] = round(time.perf_counter() - started, 3)
-        report.summary["lowered_with"] = lowered_with
-        report.summary["calibration_samples"] = calibrated
+        report.results["compile_seconds"] = round(time.perf_counter() - started, 3)
+        report.results["lowered_with"] = lowered_with
+        report.results["calibration_samples"] = calibrated
         for stage, seconds in timings.items():
-            report.summary[f"{stage}_seconds"] = round(seconds, 3)
+            report.results[f"{stage}_seconds"] = round(seconds, 3)
         report.save(out_dir)
         progress("saved", job.target.label)
         if source is None:
@@ -120,8 +120,8 @@ def _load_lowering(donor: Path) -> Lowering:
     report = Report.load(donor)
     a = report.artifacts
     return Lowering(a.pte, list(a.partitions), json.loads(Path(a.operator_rows).read_text()), report.delegation,
-                    report.summary.get("lowered_with") or report.summary["accelerator"],
-                    int(report.summary.get("calibration_samples", 0)), a.fake_quant,
+                    report.results.get("lowered_with") or report.target.accelerator,
+                    int(report.results.get("calibration_samples", 0)), a.fake_quant,
                     [w for w in report.warnings if w.startswith(failures.DYNAMIC_SHAPES)])
 
 

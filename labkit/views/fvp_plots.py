@@ -18,9 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import targets
-from ..errors import TargetError
 from .plots import target_label
-from ..fvp.console import PUBLISHED_LOGS  # noqa: F401 (documented here too)
 from .theme import CPU_COLOR, NPU_COLOR, SOURCE_LABELS, note, style
 
 FVP_LABEL = SOURCE_LABELS["fvp-measured"]      # 'FVP measured'
@@ -31,16 +29,9 @@ def _same_build(report, run) -> bool:
     return bool(key) and getattr(run, "report_key", None) == key
 
 
-def _family(accelerator: str) -> str | None:
-    try:
-        return targets.family_of(accelerator)
-    except TargetError:
-        return None
-
-
 def provenance(report, run) -> list[str]:
     """Plain sentences on how ``run`` relates to ``report``: same .pte or not, weights, NPU family."""
-    s = report.summary
+    s, t = report.results, report.target
     lines = []
     if _same_build(report, run):
         lines.append(f"The FVP ran this report's own .pte (labkit.fvp.run, {getattr(run, 'mode', '')} runner).")
@@ -51,11 +42,11 @@ def provenance(report, run) -> list[str]:
         lines.append("The FVP figures are not from this report's .pte but from another build "
                      f"(different weights, toolchain and options).{diff} Compare their scale, not Vela's accuracy.")
     if str(s.get("weights", "")) == "random":
-        lines.append(f"This report's {s['model']} has random weights: Vela's weight compression, and so its "
+        lines.append(f"This report's {report.model} has random weights: Vela's weight compression, and so its "
                      "estimate, depends on them.")
-    if _family(run.target) and _family(run.target) != _family(s["accelerator"]):
-        lines.append(f"The run is of an {targets.family_label(_family(run.target))}, the report of an "
-                     f"{targets.family_label(_family(s['accelerator']))}.")
+    if targets.family_or_none(run.target) and targets.family_or_none(run.target) != targets.family_or_none(t.accelerator):
+        lines.append(f"The run is of an {targets.family_label(targets.family_or_none(run.target))}, the report of an "
+                     f"{targets.family_label(targets.family_or_none(t.accelerator))}.")
     return lines
 
 
@@ -64,7 +55,7 @@ def estimate_vs_measured(report, run, *, caption: str | None = None, run_label: 
     (the Ethos-U PMU cycle counter) of ``run``, and the CPU cycles the FVP printed (not cycle-accurate).
     ``run`` may be None (no FVP): Vela's bars only, saying so. ``caption`` adds a sentence (e.g. what a
     published log is); ``run_label`` names the run in the title (default: 'FVP measured')."""
-    s = report.summary
+    s = report.results
     same = run is not None and _same_build(report, run)
     label = run_label or (FVP_LABEL + (" (this .pte)" if same else " (another build)" if run is not None else ""))
     fig = go.Figure()
@@ -110,7 +101,7 @@ def estimate_vs_measured(report, run, *, caption: str | None = None, run_label: 
     lines += notes
     wrapped = "<br>".join("<br>".join(textwrap.wrap(line, 125)) for line in lines)
     rows = wrapped.count("<br>") + 1
-    style(fig, "Estimate vs measured", s["model"], detail, 480 + 16 * rows)
+    style(fig, "Estimate vs measured", report.model, detail, 480 + 16 * rows)
     fig.update_layout(margin=dict(t=80), bargap=0.35, showlegend=True, uniformtext_minsize=10)
     top = max([*y_est, run.npu_cycles or 0, run.cpu_cycles or 0] if run is not None else y_est) or 1
     fig.update_yaxes(title_text="cycles", range=[0, top * 1.18])

@@ -49,13 +49,13 @@ _TOOLS = ["torch_version", "executorch_version", "vela_version", "tosa_tools_ver
 
 def report_html(report) -> str:
     """The whole report as one HTML document (plotly.js inlined once)."""
-    s = report.summary
+    s, t = report.results, report.target
     source = plots.source_label(report)
     figures = [plots.summary_card(report), plots.timeline(report), plots.placement(report), plots.cycles(report),
                plots.cycles(report, by="module"), plots.module_treemap(report), plots.memory(report)]
     parts = [
-        f"<h1>{_e(s['model'])} on {_e(s['accelerator'])}</h1>",
-        f"<p>{_e(plots.target_label(report))}{' · preset ' + _e(s['preset']) if s.get('preset') else ''}</p>",
+        f"<h1>{_e(report.model)} on {_e(t.accelerator)}</h1>",
+        f"<p>{_e(plots.target_label(report))}{' · preset ' + _e(t.preset) if t.preset else ''}</p>",
         f"<p>Every number on this page: <span class='source'>{_e(source)}</span> "
         f"({_e(SOURCE_NOTES.get(s.get('source'), ''))})</p>",
     ]
@@ -74,7 +74,7 @@ def report_html(report) -> str:
                                        f"Vela's per-layer table, all partitions · {source}"),
         "<h2>Tools</h2>", _kv_table([(k, s.get(k)) for k in _TOOLS if k in s], "versions and provenance"),
     ]
-    title = f"labkit · {s['model']} on {plots.target_label(report)}"
+    title = f"labkit · {report.model} on {plots.target_label(report)}"
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_CSS}</style>"
             f"</head><body>\n" + "\n".join(parts) + "\n<p class='muted'>Written by labkit.</p></body></html>\n")
@@ -92,7 +92,7 @@ def _e(value) -> str:
 
 
 def _summary_table(report) -> str:
-    s = report.summary
+    s = report.results
     rows = []
     for field, label, fmt in _SUMMARY_ROWS:
         if field not in s:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import short_source
+from ..sources import short_source
 from .theme import CPU_COLOR, LIMIT_COLOR, NPU_COLOR
 
 GRAPH_FILE = "graph.json"

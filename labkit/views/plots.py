@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from .paths import short_source
+from ..sources import short_source
 from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
                     SOURCE_LABELS, empty, note, px, style)
 
@@ -33,12 +33,12 @@ def source_label(report) -> str:
 def target_label(report) -> str:
     """'ethos-u85-256 · Ethos_U85_SYS_DRAM_Mid · Sram_Only · int8 (64 calibration samples)': the
     hardware and the quantization."""
-    s = report.summary
+    s, t = report.results, report.target
     samples = s.get("calibration_samples")
     calibrated = (f" ({int(samples)} calibration sample{'s' if int(samples) != 1 else ''})"
                   if samples and not pd.isna(samples) else "")
     quantization = f"{s.get('quantization', 'int8')}{calibrated}"
-    return f"{s['accelerator']} · {s['system_config']} · {s['memory_mode']} · {quantization}"
+    return f"{t.accelerator} · {t.system_config} · {t.memory_mode} · {quantization}"
 
 
 def _style(fig: go.Figure, report, what: str, height: int) -> go.Figure:
@@ -77,7 +77,7 @@ def placement(report) -> go.Figure:
                       line_width=0, layer="below")
         fig.add_annotation(x=x0, y=1.3, text=f"NPU partition {p}", xanchor="left", yanchor="top",
                            showarrow=False)
-    s = report.summary
+    s = report.results
     _style(fig, report, "Operator placement", 300)
     fig.update_layout(bargap=0.1, barmode="overlay")
     fig.update_xaxes(title_text="operator, in execution order", range=[-1, len(ops)], showgrid=False,
@@ -180,7 +180,7 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
                                 ("memory access beyond compute", waiting, MEMORY_COLOR)):
         fig.add_bar(y=shown["label"], x=values, orientation="h", name=name, marker_color=color,
                     marker_opacity=faded, hovertext=hover, hovertemplate="%{hovertext}<extra>" + name + "</extra>")
-    s = report.summary
+    s, t = report.results, report.target
     if shown["cpu_cycles_est"].notna().any():
         est = shown["cpu_cycles_est"]
         fig.add_bar(y=shown["label"], x=est, orientation="h", name="CPU (cortex-m-estimate, low–high)",
@@ -191,9 +191,9 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(title_text="cycles")
-    text = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / s['clock_hz']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz"
+    text = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / t.clock_hz:.3f} ms at {t.clock_hz / 1e6:.0f} MHz"
     if "cpu_cycles_est" in s:
-        text += (f"<br>CPU {int(s['cpu_cycles_low']):,}–{int(s['cpu_cycles_high']):,} cycles on {s['cpu_core']} "
+        text += (f"<br>CPU {int(s['cpu_cycles_low']):,}–{int(s['cpu_cycles_high']):,} cycles on {t.cpu_core} "
                  f"(cortex-m-estimate, bar at the estimate, whisker the range)")
     else:
         cpu = int((report.operators["placement"] == "CPU").sum())
@@ -208,12 +208,12 @@ def timeline(report) -> go.Figure:
     of CPU kernels between them (cortex-m-estimate: the bar at the estimate, the whisker
     its range). The segments follow each other at their estimates; the note gives the
     total's range."""
-    s, ops = report.summary, report.operators
+    s, t, ops = report.results, report.target, report.operators
     fig = go.Figure()
     _style(fig, report, "One inference: NPU and CPU in execution order", 300)
     if "cpu_cycles_est" not in s:
         return empty(fig, "This report has no CPU estimate (compiled before labkit estimated the Cortex-M side).")
-    segments = _segments(ops, s)
+    segments = _segments(ops, t)
     if not segments:
         return empty(fig, "Nothing runs in this report.")
     start = 0.0
@@ -232,17 +232,17 @@ def timeline(report) -> go.Figure:
     fig.update_layout(barmode="overlay", bargap=0.35)
     fig.update_xaxes(title_text="ms from the start of the inference")
     fig.update_yaxes(categoryorder="array", categoryarray=["CPU · cortex-m-estimate", "NPU · vela-estimate"])
-    note(fig, f"NPU {s['npu_ms']:.3f} ms at {s['clock_hz'] / 1e6:.0f} MHz · CPU {s['cpu_ms_low']:.3f}–"
-              f"{s['cpu_ms_high']:.3f} ms on {s['cpu_core']} ({s['cpu_kernels']} kernels) · total "
+    note(fig, f"NPU {s['npu_ms']:.3f} ms at {t.clock_hz / 1e6:.0f} MHz · CPU {s['cpu_ms_low']:.3f}–"
+              f"{s['cpu_ms_high']:.3f} ms on {t.cpu_core} ({s['cpu_kernels']} kernels) · total "
               f"{s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms", below=45)
     return fig
 
 
-def _segments(ops: pd.DataFrame, s) -> list[dict]:
+def _segments(ops: pd.DataFrame, target) -> list[dict]:
     """NPU partitions and runs of consecutive CPU kernels, in the operators' order (the
     program's)."""
     out, seen = [], set()
-    cpu_ms = 1e3 / float(s["cpu_clock_hz"])
+    cpu_ms = 1e3 / float(target.cpu_clock_hz)
     for r in ops.itertuples():
         if r.placement == "NPU" and not pd.isna(r.partition):
             if r.partition in seen:
@@ -250,7 +250,7 @@ def _segments(ops: pd.DataFrame, s) -> list[dict]:
             seen.add(r.partition)
             part = ops[ops["partition"] == r.partition]
             cycles = float(part["cycles"].fillna(0).sum())
-            ms = cycles / float(s["clock_hz"]) * 1e3
+            ms = cycles / float(target.clock_hz) * 1e3
             out.append({"kind": "NPU", "label": f"NPU partition {int(r.partition)}", "est": ms, "low": ms,
                         "high": ms, "detail": f"{len(part)} operators · {cycles:,.0f} cycles"})
         elif not pd.isna(getattr(r, "cpu_cycles_est", float("nan"))):
@@ -346,7 +346,7 @@ def memory(report) -> go.Figure:
     fig.update_xaxes(title_text="Vela layer, in execution order", range=[-0.7, len(mem) - 0.3], showgrid=False,
                      zeroline=False)
     fig.update_yaxes(title_text="KiB", range=[0, top])
-    s = report.summary
+    s = report.results
     text = f"peak staging {peak:,.1f} KiB · SRAM used {s['sram_kib']:,.1f} KiB · flash {s['flash_kib']:,.1f} KiB"
     if not math.isnan(limit):
         text += f" · the memory mode allows {limit:,.0f} KiB ({100 * s['sram_kib'] / limit:.1f}% used)"
@@ -360,7 +360,7 @@ def memory(report) -> go.Figure:
 
 def summary_card(report) -> go.Figure:
     """The headline numbers as Indicator tiles."""
-    s = report.summary
+    s, t = report.results, report.target
     tiles = [
         ("NPU time (vela-estimate)", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), NPU_COLOR),
         *([(f"CPU time, est. ({s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms)", s["cpu_ms_est"],
@@ -385,9 +385,9 @@ def summary_card(report) -> go.Figure:
                           domain=dict(row=r, column=c))
     _style(fig, report, "Summary", 110 + 100 * rows)
     fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
-    cpu = (f"CPU: {s['cpu_core']}, {s['cpu_kernels']} kernels, cortex-m-estimate · total "
+    cpu = (f"CPU: {t.cpu_core}, {s['cpu_kernels']} kernels, cortex-m-estimate · total "
            f"{s['total_ms_low']:.3g}–{s['total_ms_high']:.3g} ms · " if "cpu_ms_est" in s else "")
-    note(fig, f"NPU {s['inferences_per_s']:,.0f} inferences/s at {s['clock_hz'] / 1e6:.0f} MHz · {cpu}"
+    note(fig, f"NPU {s['inferences_per_s']:,.0f} inferences/s at {t.clock_hz / 1e6:.0f} MHz · {cpu}"
                f"NPU numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
                f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
     return fig

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .paths import short_source
+from ..sources import short_source
 from .theme import CPU_COLOR, NPU_COLOR
 
 _WRAP = {"white-space": "normal", "min-width": "16em", "max-width": "38em", "text-align": "left"}
@@ -126,7 +126,7 @@ _ADVICE = {"change": "change", "benefit": "benefit (measured)", "why": "why",
 
 
 def advice(df: pd.DataFrame):
-    """``report.advise()``: each measured change, best first."""
+    """``labkit.advise(report)``: each measured change, best first."""
     shown = df[[c for c in _ADVICE if c in df and (c != "delta_accuracy" or df[c].notna().any())]]
     shown = shown.assign(**({"delta_accuracy": 100 * shown["delta_accuracy"]} if "delta_accuracy" in shown else {}))
     shown = shown.rename(columns=_ADVICE)

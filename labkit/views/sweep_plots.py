@@ -81,10 +81,6 @@ def _source(df: pd.DataFrame) -> str:
     return f"{text} · {' / '.join(schemes) or 'int8'}"
 
 
-def _family_label(family: str) -> str:
-    return targets.family_label(family)
-
-
 def _family_color(family: str) -> str:
     return FAMILY_COLORS.get(family, OTHER_FAMILY_COLOR)
 
@@ -153,7 +149,7 @@ def scaling(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     name = model_name(df, model)
     rows = family_rows(df)
     fig = go.Figure()
-    combos = "; ".join(f"{_family_label(f)}: " + (
+    combos = "; ".join(f"{targets.family_label(f)}: " + (
         f"{_short_config(r['system_config'].iloc[0])} · {r['memory_mode'].iloc[0]}"
         if len(r[["system_config", "memory_mode"]].drop_duplicates()) == 1 else "mixed configs (hover)")
         for f, r in rows.groupby("family", sort=False))
@@ -177,7 +173,7 @@ def scaling(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
                         f"({100 * share:.0f}% of ideal scaling)")
             hovers.append(_hover(row) + "<br>" + step)
         color = _family_color(family)
-        fig.add_scatter(x=macs, y=ms, mode="lines+markers+text", name=_family_label(family),
+        fig.add_scatter(x=macs, y=ms, mode="lines+markers+text", name=targets.family_label(family),
                         legendgroup=family, text=labels, textposition="top right",
                         textfont=dict(color=color, size=px(11)),
                         line=dict(color=color, width=2), marker=dict(color=color, size=9),
@@ -191,7 +187,7 @@ def scaling(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
             ideal_shown = True
     fig.update_xaxes(title_text="MACs per cycle (the NPU configuration)", **_log2_ticks(rows["macs_per_cycle"]))
     fig.update_yaxes(title_text="inference time (ms, log)", type="log", dtick="D2")
-    clocks = "; ".join(f"{_family_label(f)} at {_clock_mhz(r.iloc[0]):,.0f} MHz"
+    clocks = "; ".join(f"{targets.family_label(f)} at {_clock_mhz(r.iloc[0]):,.0f} MHz"
                        for f, r in rows.groupby("family", sort=False))
     note(fig, f"Labels: speed-up over the next smaller MAC count. Clocks come from the system config: {clocks}."
                + _failed_note(df))
@@ -208,7 +204,7 @@ def configurations(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     families = list(dict.fromkeys(rows["family"]))
     widths = [len(rows[rows["family"] == f][["accelerator", "system_config"]].drop_duplicates()) for f in families]
     fig = make_subplots(rows=1, cols=max(1, len(families)), shared_yaxes=True, horizontal_spacing=0.02,
-                        subplot_titles=[_family_label(f) for f in families] or None,
+                        subplot_titles=[targets.family_label(f) for f in families] or None,
                         column_widths=widths or None)
     n = len(rows[["accelerator", "system_config", "memory_mode"]].drop_duplicates())
     _style(fig, "System config and memory mode", name,
@@ -291,7 +287,7 @@ def pareto(df: pd.DataFrame, *, model: str | None = None, time: str = "inference
     count = rows.groupby("accelerator")["accelerator"].transform("size")
     x = rows["macs_per_cycle"] * 2 ** ((offset - (count - 1) / 2) * (0.5 / count).clip(upper=0.06))
     for family, r in rows.groupby("family", sort=False):
-        fig.add_scatter(x=x[r.index], y=r[time], mode="markers", name=_family_label(family), legendgroup=family,
+        fig.add_scatter(x=x[r.index], y=r[time], mode="markers", name=targets.family_label(family), legendgroup=family,
                         marker=dict(color=_family_color(family), size=size[r.index], opacity=0.8,
                                     symbol=["circle" if fits[i] else "x" for i in r.index], line=dict(width=0)),
                         hovertext=[_hover(row) + f"<br>SRAM needed {row['sram_need_kib']:,.1f} KiB" + (
@@ -343,7 +339,7 @@ def precision(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     symbols = dict(zip(dict.fromkeys(rows["quantization"]), ["circle", "diamond", "square", "triangle-up",
                                                              "cross", "star"] * 3))
     for (family, scheme), r in rows.groupby(["family", "quantization"], sort=False):
-        fig.add_scatter(x=r["inference_ms"], y=r["accuracy"], mode="markers", name=f"{_family_label(family)} · "
+        fig.add_scatter(x=r["inference_ms"], y=r["accuracy"], mode="markers", name=f"{targets.family_label(family)} · "
                         f"{scheme}", marker=dict(color=_family_color(family), size=px(13), symbol=symbols[scheme]),
                         hovertext=[_hover(row) + f"<br>quantization {row['quantization']}<br>accuracy "
                                    f"{row['accuracy']:.2%} (tosa-reference)" for _, row in r.iterrows()],
@@ -399,14 +395,14 @@ def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "eth
     name = model_name(reports, model)
     table = fallback_table(reports, cpu_family=cpu_family, npu_family=npu_family)
     boundary = fallback_table(reports, cpu_family=cpu_family, npu_family=npu_family, boundary=True)
-    a, b = _family_label(cpu_family), _family_label(npu_family)
+    a, b = targets.family_label(cpu_family), targets.family_label(npu_family)
     have = {f: [r.target.accelerator for r in reports if r.target.family == f] for f in (cpu_family, npu_family)}
     fig = go.Figure()
     _style(fig, f"On the CPU on {a}, on the NPU on {b}", name,
            "placement by the Ethos-U partitioner; cycles on " + (have[npu_family][0] if have[npu_family] else b),
            "Vela estimate", 160 + 60 * max(1, len(table)))
     if not have[cpu_family] or not have[npu_family]:
-        missing = " and ".join(_family_label(f) for f in (cpu_family, npu_family) if not have[f])
+        missing = " and ".join(targets.family_label(f) for f in (cpu_family, npu_family) if not have[f])
         return empty(fig, f"This sweep has no {missing} configuration to compare.")
     if table.empty:
         return empty(fig, f"Every operator is placed alike on {a} and {b}.")

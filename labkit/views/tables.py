@@ -13,8 +13,8 @@ def cpu_operators(report) -> str:
     work = report.cpu_work
     if work.empty:
         return "<p>Every operator runs on the NPU.</p>"
-    s = report.summary
-    kernels = f" on {s['cpu_kernels']} kernels ({s['cpu_core']})" if "cpu_kernels" in s else ""
+    s, t = report.results, report.target
+    kernels = f" on {s['cpu_kernels']} kernels ({t.cpu_core})" if "cpu_kernels" in s else ""
     return f"<p><b>On the CPU</b>{html.escape(kernels)}:</p><div style='overflow-x:auto'>" \
            f"{cpu_work(work).to_html()}</div>"
 
@@ -59,7 +59,7 @@ def numerics_worst(table, rows: int = 8) -> str:
 
 
 def advice(df) -> str:
-    """``report.advise()``: each measured change, best first, with its deltas and sources."""
+    """``labkit.advise(report)``: each measured change, best first, with its deltas and sources."""
     from .styled import advice as styled_advice
 
     if df.empty:

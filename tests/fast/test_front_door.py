@@ -30,7 +30,7 @@ def test_documented_submodules_are_reachable_after_a_bare_import():
             "labkit.fvp_plots.estimate_vs_measured.__module__, labkit.sweeps.reports.__module__, "
             "labkit.models.resolve.__module__, labkit.targets.Target.__name__, labkit.Lab.__name__)")
     assert _fresh(code).split() == ["labkit.fvp.measure", "labkit.views.plots", "labkit.views.sweep_plots",
-                                    "labkit.views.fvp_plots", "labkit.sweeps", "labkit.models", "Target", "Lab"]
+                                    "labkit.views.fvp_plots", "labkit.sweeps", "labkit.models.resolved", "Target", "Lab"]
 
 
 def test_import_labkit_stays_light():

@@ -125,7 +125,7 @@ def test_parse_is_reexported():
 
 
 def test_estimate_vs_measured_from_the_published_log(mv2):
-    info = fvp_plots.PUBLISHED_LOGS[MV2_LOG.name]
+    info = fvp.PUBLISHED_LOGS[MV2_LOG.name]
     assert info["model"] == mv2.summary["model"] == "mobilenet_v2"
     run = fvp.parse(MV2_LOG.read_text(), info["target"])
     fig = fvp_plots.estimate_vs_measured(mv2, run, caption=info["caption"], run_label="FVP measured (published log)")

@@ -54,8 +54,8 @@ def test_every_figure_names_source_and_target_and_is_theme_neutral(report, make)
 
 def test_source_label_follows_the_report(u55):
     other = copy.copy(u55)
-    other.summary = u55.summary.copy()
-    other.summary["source"] = "fvp-measured"
+    other.results = u55.results.copy()
+    other.results["source"] = "fvp-measured"
     assert "FVP measured" in plots.placement(other).layout.title.text
     assert "Vela estimate" not in plots.summary_card(other).layout.title.text
 

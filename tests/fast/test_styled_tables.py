@@ -6,7 +6,7 @@ words)."""
 import pandas as pd
 import torch
 
-from labkit.advise import COLUMNS, call_text, describe_kwargs
+from labkit.advice import COLUMNS, call_text, describe_kwargs
 from labkit.views import styled, tables
 from tests.fast.conftest import sweep_fixture
 

@@ -1,9 +1,10 @@
 """Source locations as a user reads them: relative to the working folder (their
 project), else to the labkit package, else the last folder and file name (a
-site-packages path) — never a whole machine path."""
+site-packages path) — never a whole machine path; and the code at one."""
 
 from __future__ import annotations
 
+import linecache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -26,3 +27,10 @@ def short_source(source: str) -> str:
         except (ValueError, OSError):
             continue
     return "/".join(text.split("/")[-2:])
+
+
+def code_at(source: str) -> str:
+    """The text of ``path:line`` (a notebook cell's too: IPython keeps cells in linecache)."""
+    path, _, line = source.rpartition(":")
+    text = linecache.getline(path, int(line)).strip() if line.isdigit() else ""
+    return f"`{text}`" if text else ""
