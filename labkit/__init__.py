@@ -14,7 +14,7 @@ import-linter contract in pyproject.toml holds it):
   ``shipped`` (where data/ and notebooks/ are)
 - ``targets``, ``quantization``, ``inputs``, ``cpu/`` (Cortex-M kernels and their
   cost), ``insights`` (analyses of one Report's tables)
-- ``report`` (the Report value)
+- ``report`` (the Report value), ``sweep_tables`` (analyses of a sweep's table)
 - ``views/`` (figures, tables, HTML, Model Explorer export), ``models/`` (the models)
 - ``toolchain/`` (what the compile worker runs), ``cache``
 - ``worker``, ``fvp/``, ``rewrites``
@@ -50,7 +50,7 @@ _LAZY = {"Lab": ("app", "Lab"), "advise": ("advice", "advise"), "to_html": ("vie
 _ALIASES = {"plots": "views.plots", "sweep_plots": "views.sweep_plots", "fvp_plots": "views.fvp_plots"}
 _SUBMODULES = ("advice", "api", "app", "cache", "cli", "cpu", "errors", "fvp", "fx", "inputs", "insights", "jobs",
                "lessons", "models", "quantization", "report", "rewrites", "runtime", "scheduler", "shipped",
-               "sources", "sweeps", "targets", "toolchain", "views", "worker")
+               "sources", "sweep_tables", "sweeps", "targets", "toolchain", "views", "worker")
 
 
 def __getattr__(name):

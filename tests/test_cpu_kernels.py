@@ -111,7 +111,7 @@ def test_a_sweep_compares_with_and_without_the_npu():
 
     df = labkit.sweep("ds_cnn", [U55, "cortex-m55"], progress=False)
     assert list(df["error"]) == ["", ""] and set(df["family"]) == {"ethos-u55", "cortex-m"}
-    table = sweep_plots.table(df)
+    table = labkit.sweep_tables.table(df)
     assert list(table["accelerator"]) == [U55, "cortex-m55"]  # ordered by the whole inference
     figure = sweep_plots.whole_inference(df)
     npu, cpu = figure.data

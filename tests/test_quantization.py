@@ -143,7 +143,7 @@ def test_a_scheme_the_npu_cannot_run_is_one_clear_error(cache_dir):
 
 
 def test_a_precision_sweep_lowers_once_per_scheme_and_profile(fresh_cache):
-    from labkit import sweep_plots
+    from labkit import sweep_plots, sweep_tables
     from labkit.sweeps import reports
 
     df = labkit.sweep("digits_cnn", [U55, "ethos-u55-64", U85], quantization=["int8", "a16w8"], progress=False)
@@ -158,4 +158,4 @@ def test_a_precision_sweep_lowers_once_per_scheme_and_profile(fresh_cache):
     fig = sweep_plots.precision(df)
     assert sum(len(t.x) for t in fig.data if t.name != "Pareto-optimal") == 6
     assert "accuracy vs time" in fig.layout.title.text and "int8 / a16w8" in fig.layout.title.text
-    assert "quantization" in sweep_plots.table(df) and sweep_plots.ACCURACY in sweep_plots.table(df)
+    assert "quantization" in sweep_tables.table(df) and sweep_tables.ACCURACY in sweep_tables.table(df)

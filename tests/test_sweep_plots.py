@@ -10,6 +10,7 @@ import torch
 
 import labkit
 from labkit import sweep_plots as sp
+from labkit import sweep_tables
 from labkit.app import TABS, Lab
 from labkit.app.common import PLOTLY_MIME
 from labkit.sweeps import reports
@@ -37,7 +38,7 @@ def test_sweeps_compiled(every, grid):
 
 
 def test_fallbacks_list_avg_pool_on_u55_but_not_u85(every):
-    table = sp.fallback_table(reports(every))
+    table = sweep_tables.fallback_table(reports(every))
     pool = table[table["op"] == "aten.avg_pool2d"]
     assert len(pool) == 1 and pool["module"].iloc[0] == "pool" and "Avgpool2d" in pool["reason"].iloc[0]
     rs = {r.summary["accelerator"]: r for r in reports(every)}
@@ -47,7 +48,7 @@ def test_fallbacks_list_avg_pool_on_u55_but_not_u85(every):
             assert where == ("CPU" if acc.startswith("ethos-u55") else "NPU" if acc.startswith("ethos-u85")
                              else where)
     assert not table["op"].str.contains("quantize").any()  # boundary Q/DQ only on request
-    assert len(sp.fallback_table(reports(every), boundary=True)) > len(table)
+    assert len(sweep_tables.fallback_table(reports(every), boundary=True)) > len(table)
     fig = sp.fallbacks(reports(every))
     (cells,) = fig.data
     ops, modules, _, reasons, cycles = cells.cells.values
@@ -55,7 +56,7 @@ def test_fallbacks_list_avg_pool_on_u55_but_not_u85(every):
     assert any("Avgpool2d" in r for r in reasons)
     assert "U55" in fig.layout.title.text and "U85" in fig.layout.title.text
     # the same from a list of Reports
-    assert sp.fallback_table(list(rs.values()))["node"].tolist() == table["node"].tolist()
+    assert sweep_tables.fallback_table(list(rs.values()))["node"].tolist() == table["node"].tolist()
 
 
 def test_fallbacks_without_a_family_to_compare(every):

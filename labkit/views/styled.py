@@ -81,8 +81,8 @@ def cpu_work(df: pd.DataFrame):
 
 
 def sweep(df: pd.DataFrame):
-    """``labkit.sweep``'s table, as ``sweep_plots.table`` arranges it."""
-    from .sweep_plots import ACCURACY, table
+    """``labkit.sweep``'s table, as ``sweep_tables.table`` arranges it."""
+    from ..sweep_tables import ACCURACY, table
 
     shown = table(df)
     return _styler(shown, formats={"ms": "{:.4f}", "inferences/s": "{:,.0f}", "cycles": "{:,.0f}",

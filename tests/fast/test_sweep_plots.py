@@ -7,6 +7,7 @@ import pytest
 
 import labkit
 from labkit import sweep_plots as sp
+from labkit import sweep_tables
 from labkit.targets import resolve_target
 from tests.conftest import layout_value
 
@@ -42,7 +43,7 @@ def test_every_figure_names_model_and_source_and_is_theme_neutral(sweep, make):
 def test_model_name_without_the_cache(every):
     df = every.copy()
     df.attrs = {}
-    assert sp.model_name(df) == "ds_cnn"  # from the sweep's model column
+    assert sweep_tables.model_name(df) == "ds_cnn"  # from the sweep's model column
     df.attrs["model"] = "my name"
     assert "my name" in sp.scaling(df).layout.title.text
 
@@ -75,7 +76,7 @@ def test_pareto_marks_exactly_the_non_dominated(sweep):
                                                                           "memory_mode"]].tolist()
     assert list(ring.y) == pytest.approx(sweep.loc[list(ring.customdata), "inference_ms"].tolist())
     assert sum(len(t.x) for t in fig.data if "family" in (t.meta or {})) == len(sweep)  # every config plotted
-    assert (sp.table(sweep)["Pareto"] == "✓").sum() == len(marked)
+    assert (sweep_tables.table(sweep)["Pareto"] == "✓").sum() == len(marked)
 
 
 def test_sram_needed_counts_weights_kept_in_sram(grid):
@@ -98,7 +99,7 @@ def test_configurations_plots_every_configuration_once(grid):
         assert t.marker.color == sp.MEMORY_MODE_COLORS[t.name]
     assert len(seen) == len(grid) == sum(len(t.y) for t in bars)
     for _, row in grid.iterrows():
-        key = (row["accelerator"].replace("ethos-", ""), sp._short_config(row["system_config"]), row["memory_mode"])
+        key = (row["accelerator"].replace("ethos-", ""), sweep_tables.short_config(row["system_config"]), row["memory_mode"])
         assert seen[key] == pytest.approx(row["inference_ms"])
     assert sum(t.showlegend is not False for t in bars) == grid["memory_mode"].nunique()  # one legend entry each
 
@@ -116,8 +117,8 @@ def test_failed_rows_are_left_out_and_said(every):
     (u55,) = [t for t in fig.data if (t.meta or {}).get("family") == "ethos-u55"]
     assert list(u55.x) == [64, 128, 256]  # ethos-u55-32 failed
     assert any("1 configuration(s) failed" in a.text for a in fig.layout.annotations)
-    assert not sp.pareto_front(bad)[0]
-    assert "error" in sp.table(bad).columns
+    assert not sweep_tables.pareto_front(bad)[0]
+    assert "error" in sweep_tables.table(bad).columns
 
 
 def test_fallbacks_figure_names_model_and_source_and_is_theme_neutral(ds_cnn_u55, ds_cnn_u85):
