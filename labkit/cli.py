@@ -183,6 +183,16 @@ def cmd_lab(args) -> None:
     os.execv(sys.executable, cmd)
 
 
+def cmd_lessons(args) -> None:
+    """Copy the lessons into a folder (a copy you edited is kept)."""
+    from . import lessons
+
+    folder = Path(args.dir).expanduser().resolve()
+    for note in lessons.install(folder):
+        print(f"labkit: {note}", file=sys.stderr)
+    print(f"The {len(lessons.sources())} lessons are in {folder}; open them with `labkit lab --dir {args.dir}`.")
+
+
 def cmd_prepare(args) -> int:
     return prepare([int(n) for n in args.lessons.split(",")] if args.lessons else None)
 
@@ -325,10 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"where the lessons are installed (default: {DEFAULT_LESSONS_DIR})")
     lab.add_argument("--prepare", action="store_true",
                      help="first compile what the lessons need (labkit prepare), for a fast demo")
-    lab.add_argument("--ip", default="127.0.0.1")
-    lab.add_argument("--port", default="8888")
-    lab.add_argument("--no-browser", action="store_true")
+    lab.add_argument("--ip", default="127.0.0.1",
+                     help="the address JupyterLab listens on (default: 127.0.0.1, this machine only)")
+    lab.add_argument("--port", default="8888", help="its port (default: 8888; the next free one if taken)")
+    lab.add_argument("--no-browser", action="store_true",
+                     help="do not open a browser (open the printed URL yourself, e.g. on a remote machine)")
     lab.set_defaults(func=cmd_lab)
+
+    ls = sub.add_parser("lessons", help="copy the lesson notebooks into a folder")
+    ls.add_argument("dir", help="the folder to copy them into (a lesson you edited there is kept)")
+    ls.set_defaults(func=cmd_lessons)
 
     pr = sub.add_parser("prepare", help="run the lessons headless once so their compiles are cached (before a demo)")
     pr.add_argument("--lessons", help="comma-separated lesson numbers (default: all)")

@@ -2,6 +2,7 @@
 sees imports inside functions as well as at the top), the contract names every module
 and ignores none, and the wheel's package list names every package on disk."""
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -34,3 +35,23 @@ def test_the_wheel_lists_every_package():
     packages = {".".join(p.relative_to(REPO).parts[:-1]) for p in (REPO / "labkit").rglob("__init__.py")}
     mapped = {name for name, folder in setuptools["package-dir"].items() if folder != name.replace(".", "/")}
     assert set(setuptools["packages"]) == packages | mapped
+
+
+def test_the_readme_lists_the_floors_of_the_contract():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    listed = [{m.strip(" `") for m in line.split(". ", 1)[1].split(",")}
+              for line in section.splitlines() if line[:1].isdigit()]
+    (contract,) = PYPROJECT["tool"]["importlinter"]["contracts"]
+    floors = [{m.strip() for m in floor.split("|")} for floor in reversed(contract["layers"])]
+    assert listed == floors
+
+
+def test_the_front_page_and_the_docs_link_only_inside_the_repository():
+    pages = [REPO / "README.md", REPO / "data" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path = (page.parent / target).resolve()
+            assert path.exists() and REPO in path.parents, f"{page.name} links {target}"
