@@ -11,7 +11,8 @@ The package, floor by floor (a module imports only from the floors below it; the
 import-linter contract in pyproject.toml holds it):
 
 - ``errors``, ``fx`` (what labkit reads off an FX node), ``sources`` (source locations),
-  ``shipped`` (where data/ and notebooks/ are)
+  ``shipped`` (where data/ and notebooks/ are), ``formats`` (one number format per
+  quantity), ``noise`` (known third-party log noise, filtered)
 - ``targets``, ``quantization``, ``inputs``, ``cpu/`` (Cortex-M kernels and their
   cost), ``insights`` (analyses of one Report's tables)
 - ``report`` (the Report value), ``sweep_tables`` (analyses of a sweep's table)
@@ -28,6 +29,7 @@ import-linter contract in pyproject.toml holds it):
 
 import importlib
 
+from . import noise
 from .api import STAGES, cached, compile, warm_up
 from .errors import LabkitError
 from .models import ModelSpec
@@ -42,15 +44,16 @@ __all__ = ["compile", "cached", "warm_up", "sweep", "simulate", "evaluate", "num
            "to_model_explorer", "explore", "Lab", "LabkitError", "ModelSpec", "Report", "Target", "resolve_target",
            "STAGES"]
 __version__ = "0.2.0"
+noise.filter_known()  # before torch, torchao or ExecuTorch are imported by anything labkit runs
 
 # Front-door functions whose modules import plotly, ipywidgets or the toolchain: found on first use.
 _LAZY = {"Lab": ("app", "Lab"), "advise": ("advice", "advise"), "to_html": ("views.html", "write_html"),
          "to_model_explorer": ("views.model_explorer", "export"), "explore": ("app.graph", "explore")}
 # Names that live deeper than their documented home: labkit.plots is labkit.views.plots.
 _ALIASES = {"plots": "views.plots", "sweep_plots": "views.sweep_plots", "fvp_plots": "views.fvp_plots"}
-_SUBMODULES = ("advice", "api", "app", "cache", "cli", "cpu", "errors", "fvp", "fx", "inputs", "insights", "jobs",
-               "lessons", "models", "quantization", "report", "rewrites", "runtime", "scheduler", "shipped",
-               "sources", "sweep_tables", "sweeps", "targets", "toolchain", "views", "worker")
+_SUBMODULES = ("advice", "api", "app", "cache", "cli", "cpu", "errors", "formats", "fvp", "fx", "inputs", "insights",
+               "jobs", "lessons", "models", "noise", "quantization", "report", "rewrites", "runtime", "scheduler",
+               "shipped", "sources", "sweep_tables", "sweeps", "targets", "toolchain", "views", "worker")
 
 
 def __getattr__(name):

@@ -10,7 +10,9 @@ import pandas as pd
 
 from .sources import short_source
 
-TOP_LEVEL, BACKEND = "(top level)", "(backend)"
+BACKEND = "(backend)"
+MODEL_IO = "(model input/output conversion)"  # the graph input's quantize, the output's dequantize
+MODEL_FORWARD = "(the model's own forward)"  # operators forward() of the root module calls itself
 # The costs toolchain/attribution.py gives each operator row (Vela's, joined back).
 COST_COLUMNS = ["cycles", "npu_cycles", "macs", "sram_ac", "dram_ac", "flash_ac"]
 CPU_COLUMNS = ["cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]
@@ -26,12 +28,20 @@ def by_module(operators: pd.DataFrame, depth: int = 1) -> pd.DataFrame:
     def key(row) -> str:
         if row["origin"] == "backend":
             return BACKEND
-        return ".".join(row["module"].split(".")[:depth]) if row["module"] else TOP_LEVEL
+        return ".".join(row["module"].split(".")[:depth]) if row["module"] else module_label("", row["op"])
 
     keyed = ops.assign(module=ops.apply(key, axis=1) if len(ops) else pd.Series(dtype=str))
     out = keyed.groupby("module", sort=False)[COST_COLUMNS + cpu_columns].sum(min_count=1).reset_index()
     out[COST_COLUMNS] = out[COST_COLUMNS].fillna(0.0)
     return out
+
+
+def module_label(module: str, op: str = "") -> str:
+    """What a user reads for an operator's nn.Module: its path, or for an operator of no
+    submodule, whether it converts the model's input or output or is forward()'s own."""
+    if module:
+        return module
+    return MODEL_IO if "quantize" in str(op) else MODEL_FORWARD
 
 
 def memory(layers: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import insights
+from . import formats as fmt, insights
 from .errors import CorruptReportError
 from .targets import Target
 
@@ -200,20 +200,21 @@ class Report:
     def __repr__(self) -> str:
         s, t = self.results, self.target
         return (f"<labkit.Report {self.model} on {t.accelerator} ({t.system_config}, {t.memory_mode}): "
-                f"{_fmt_int(s['total_cycles'])} cycles, {s['inference_ms']:.3f} ms, "
+                f"{fmt.cycles(s['total_cycles'])} NPU cycles, {fmt.ms(s['inference_ms'])} ms, "
                 f"{s['npu_ops']} NPU / {s['cpu_ops']} CPU ops, {s['partitions']} partition(s) [{s['source']}]>")
 
     def _cpu_lines(self) -> list[str]:
-        """The CPU side and the total, apart from Vela's NPU figure (reports made before
-        labkit estimated the CPU have neither)."""
+        """The CPU side and the whole inference, apart from Vela's NPU figure (reports made
+        before labkit estimated the CPU have neither)."""
         s, t = self.results, self.target
         if "cpu_cycles_est" not in s:
             return []
         return [
-            f"  CPU            {s['cpu_ms_low']:.3f}–{s['cpu_ms_high']:.3f} ms  ({_fmt_int(s['cpu_cycles_low'])}–"
-            f"{_fmt_int(s['cpu_cycles_high'])} cycles on {t.cpu_core} at {t.cpu_clock_hz / 1e6:.0f} MHz, "
+            f"  CPU            {fmt.ms_range(s['cpu_ms_low'], s['cpu_ms_high'])} ms  ({fmt.cycles(s['cpu_cycles_low'])}"
+            f"–{fmt.cycles(s['cpu_cycles_high'])} cycles on {t.cpu_core} at {fmt.mhz(t.cpu_clock_hz)} MHz, "
             f"{s['cpu_kernels']} kernels; cortex-m-estimate)",
-            f"  total          {s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms  (NPU + CPU, one after the other)",
+            f"  whole          {fmt.ms_range(s['total_ms_low'], s['total_ms_high'])} ms  (NPU + CPU, one after "
+            "the other)",
         ]
 
     def summary_text(self) -> str:
@@ -222,27 +223,24 @@ class Report:
             f"{self.model} on {t.label}",
             f"  numbers: NPU {s['source']} (Vela's compiler estimate, not a measurement)"
             + ("; CPU cortex-m-estimate (a cost model, a range)" if "cpu_cycles_est" in s else ""),
-            f"  NPU            {s['inference_ms']:.3f} ms  ({s['inferences_per_s']:.1f} inferences/s at "
-            f"{t.clock_hz / 1e6:.0f} MHz; vela-estimate)" if s["partitions"] else
+            f"  NPU            {fmt.ms(s['inference_ms'])} ms  ({fmt.rate(s['inferences_per_s'])} inferences/s at "
+            f"{fmt.mhz(t.clock_hz)} MHz; vela-estimate)" if s["partitions"] else
             "  NPU            none: " + ("a CPU-only target" if not t.has_npu else "no operator runs on it"),
             *self._cpu_lines(),
-            f"  cycles         {_fmt_int(s['total_cycles'])} total, {_fmt_int(s['npu_cycles'])} NPU compute",
-            f"  MACs           {_fmt_int(s['macs'])}",
-            f"  memory         SRAM {s['sram_kib']:.1f} KiB · flash {s['flash_kib']:.1f} KiB · "
-            f"DRAM {s['dram_kib']:.1f} KiB",
+            f"  NPU cycles     {fmt.cycles(s['total_cycles'])}, of which {fmt.cycles(s['npu_cycles'])} MAC compute "
+            "(vela-estimate)",
+            f"  MACs           {fmt.cycles(s['macs'])}",
+            f"  memory         SRAM {fmt.kib(s['sram_kib'])} KiB · flash {fmt.kib(s['flash_kib'])} KiB · "
+            f"DRAM {fmt.kib(s['dram_kib'])} KiB",
             f"  operators      {s['npu_ops']} on the NPU, {s['cpu_ops']} on the CPU, "
             f"{s['partitions']} NPU partition(s)",
             f"  quantization   {s.get('quantization', 'int8')}, calibrated on {s.get('calibration_samples', '?')} "
             "sample(s)",
-            f"  .pte           {_fmt_int(s['pte_bytes'])} bytes · weights: {s['weights']}",
+            f"  .pte           {fmt.cycles(s['pte_bytes'])} bytes · weights: {s['weights']}",
             f"  tools          torch {s['torch_version']}, executorch {s['executorch_version']}, "
             f"vela {s['vela_version']}",
         ]
         return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
-
-
-def _fmt_int(v) -> str:
-    return "n/a" if pd.isna(v) else f"{int(v):,}"
 
 
 def _sha256(path: Path) -> str:

@@ -33,6 +33,7 @@ import pandas as pd
 from .. import cache, scheduler
 from ..errors import CompileCancelled, InputValueError, LabkitError
 from ..jobs import origin_of
+from ..views import styled
 from . import cpu_kernels, quantization, rewrites, target
 from .candidate import call_text, describe_kwargs
 from .measure import Accuracy, row
@@ -110,7 +111,7 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
                         "data": "none: accuracy not measured" if evaluation is None else "given" if data is not None
                         else "the model's evaluation data"})
     table.attrs["message"] = message(table, report, len(tried), not_tried, failed)
-    return table
+    return styled.shown_as(table, styled.advice)
 
 
 def _levers(levers) -> tuple:

@@ -11,6 +11,7 @@ import ipywidgets as widgets
 
 from ..advice import advise, call_text
 from ..views import tables
+from ..views.styled import inline_code
 from .common import ReportPanel, describe, html_bundle
 
 
@@ -70,7 +71,7 @@ class AdvicePanel(ReportPanel, widgets.VBox):
                                     layout=widgets.Layout(width="auto"))
             button.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.compile_change(kwargs, change))
             rows.append(widgets.HBox([button, widgets.HTML(
-                f"{_html.escape(row.benefit)}: {_html.escape(row.change)}<br><code style='font-size:11px'>"
+                f"{_html.escape(row.benefit)}: {inline_code(row.change)}<br><code style='font-size:11px'>"
                 f"{_html.escape(call_text(row.kwargs))}</code>")]))
         self.suggestions.children = tuple(rows)
         self.progress.max, self.progress.value, self.progress.bar_style = 1, 1, "success"

@@ -7,6 +7,7 @@ import threading
 
 import ipywidgets as widgets
 
+from ..insights import module_label
 from ..runtime.numerics import by_module, of_report as numerics_of
 from ..views import tables
 from .common import ReportPanel, Theme, describe, figure_bundle, html_bundle
@@ -66,6 +67,6 @@ class NumericsPanel(ReportPanel, widgets.VBox):
         self.progress.value, self.progress.bar_style = self.progress.max, "success"
         worst = table.loc[table["sqnr_drop_db"].idxmax()] if table["sqnr_drop_db"].notna().any() else None
         where = (f"; the largest drop, {worst['sqnr_drop_db']:.1f} dB, is at {_html.escape(worst['op'])} in "
-                 f"<code>{_html.escape(worst['module'] or '(top level)')}</code>") if worst is not None else ""
+                 f"<code>{_html.escape(module_label(worst['module'], worst['op']))}</code>") if worst is not None else ""
         self._say(f"✓ {_html.escape(table.attrs['model'])} on {_html.escape(table.attrs['target'])} "
                   f"({_html.escape(table.attrs['quantization'])}){where} · {how}")

@@ -13,6 +13,8 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import formats as fmt
+from ..insights import module_label
 from ..sources import short_source
 from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
                     SOURCE_LABELS, empty, note, px, style)
@@ -99,7 +101,7 @@ def _partition_runs(ops: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
 
 
 def _placement_hover(i: int, row) -> str:
-    lines = [f"<b>#{i} {row['op']}</b>", f"module: {row['module'] or '(top level)'}",
+    lines = [f"<b>#{i} {row['op']}</b>", f"module: {module_label(row['module'], row['op'])}",
              f"source: {short_source(row['source'])}"]
     if isinstance(row.get("shape"), str) and row["shape"]:
         lines.append(f"output: {row['shape']}")
@@ -138,11 +140,11 @@ def cost_table(report, by: str = "operator", depth: int = 2) -> pd.DataFrame:
         raise ValueError(f"by must be 'operator' or 'module', not {by!r}")
     ops = report.operators.reset_index(drop=True)
     if by == "operator":
-        where = ops["module"].where(ops["module"] != "", "(top level)")
+        where = pd.Series([module_label(m, o) for m, o in zip(ops["module"], ops["op"])], index=ops.index)
         where = where.where(ops["origin"] != "backend", "inserted by the backend")
         rows = ops.assign(label=[f"#{i} {_short_op(o)} · {w}" for i, o, w in zip(ops.index, ops["op"], where)])
     else:
-        rows = report.by_module(depth).assign(label=lambda d: d["module"].replace("", "(top level)"))
+        rows = report.by_module(depth).assign(label=lambda d: d["module"])
     for col in _CPU:
         if col not in rows:
             rows = rows.assign(**{col: float("nan")})
@@ -190,17 +192,33 @@ def cycles(report, by: str = "operator", depth: int = 2, top: int = 15) -> go.Fi
                                  arrayminus=est - shown["cpu_cycles_low"], color=FONT_COLOR, thickness=1.2))
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title_text="cycles")
-    text = f"total {total:,.0f} NPU cycles ≈ {1e3 * total / t.clock_hz:.3f} ms at {t.clock_hz / 1e6:.0f} MHz"
+    fig.update_xaxes(title_text="cycles", **_bar_range(fig, shown))
+    text = (f"total {fmt.cycles(total)} NPU cycles ≈ {fmt.ms(1e3 * total / t.clock_hz)} ms at "
+            f"{fmt.mhz(t.clock_hz)} MHz (vela-estimate)")
     if "cpu_cycles_est" in s:
-        text += (f"<br>CPU {int(s['cpu_cycles_low']):,}–{int(s['cpu_cycles_high']):,} cycles on {t.cpu_core} "
-                 f"(cortex-m-estimate, bar at the estimate, whisker the range)")
+        text += (f"<br>CPU {fmt.cycles(s['cpu_cycles_low'])}–{fmt.cycles(s['cpu_cycles_high'])} cycles on "
+                 f"{t.cpu_core} (cortex-m-estimate, bar at the estimate, whisker the range)")
     else:
         cpu = int((report.operators["placement"] == "CPU").sum())
         if cpu:
             text += f"<br>{cpu} CPU operator(s) not estimated by Vela (Cortex-M time not included)"
     note(fig, text, below=45)
     return fig
+
+
+def _bar_range(fig: go.Figure, shown: pd.DataFrame) -> dict:
+    """The x range the bars set, not the CPU whiskers: a wide CPU range would squeeze every
+    NPU bar to the left edge. A whisker that runs past the edge says where it ends."""
+    ends = shown["cycles"].fillna(0) + shown["cpu_cycles_est"].fillna(0)
+    reach = shown["cycles"].fillna(0) + shown["cpu_cycles_high"].fillna(0)
+    edge = float(ends.max()) * 1.12
+    if not edge or float(reach.max()) <= edge:
+        return {}
+    for label, high in zip(shown["label"], shown["cpu_cycles_high"]):
+        if high == high and float(high) > edge:
+            fig.add_annotation(x=edge, y=label, xanchor="right", showarrow=False, font=dict(color=CPU_COLOR),
+                               text=f"range to {fmt.cycles(high)} ▸", yshift=px(11))
+    return dict(range=[0, edge])
 
 
 def timeline(report) -> go.Figure:
@@ -279,8 +297,8 @@ def module_treemap(report) -> go.Figure:
         return empty(fig, "No cycles per module in this report (no NPU work).")
     root = str(report.summary["model"])
     totals: dict[str, list[float]] = {root: [0.0, 0.0]}  # path -> [cycles, NPU compute cycles]
-    for module, c, npu in zip(data["module"].fillna(""), data["cycles"], data["npu_cycles"].fillna(0)):
-        parts = module.split(".") if module else ["(top level)"]
+    for module, op, c, npu in zip(data["module"].fillna(""), data["op"], data["cycles"], data["npu_cycles"].fillna(0)):
+        parts = module.split(".") if module else [module_label("", op)]
         for key in [root] + [".".join(parts[:k]) for k in range(1, len(parts) + 1)]:
             acc = totals.setdefault(key, [0.0, 0.0])
             acc[0] += c
@@ -326,7 +344,7 @@ def memory(report) -> go.Figure:
         return empty(fig, "No NPU layers: nothing is staged in SRAM.")
     x = list(range(len(mem)))
     hover = [f"<b>partition {r.partition} · layer {r.layer}</b><br>{r.op}"
-             + f"<br>module: {r.module or '(top level)'}"
+             + f"<br>module: {module_label(r.module, r.op)}"
              + f"<br>{r.staging_kib:,.1f} KiB staged" for r in mem.itertuples()]
     fig.add_bar(x=x, y=mem["staging_kib"], name="SRAM staging", marker_color=NPU_COLOR,
                 hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
@@ -359,23 +377,25 @@ def memory(report) -> go.Figure:
 # ------------------------------------------------------------------ summary
 
 def summary_card(report) -> go.Figure:
-    """The headline numbers as Indicator tiles."""
+    """The headline numbers as Indicator tiles, in as many columns as fill every row."""
     s, t = report.results, report.target
+    ms, whole = (lambda v: dict(suffix=" ms", valueformat=f",.{fmt.decimals_for(v)}f")), dict(valueformat=",d")
+    kib = dict(suffix=" KiB", valueformat=",.1f")
     tiles = [
-        ("NPU time (vela-estimate)", s["inference_ms"], dict(suffix=" ms", valueformat=".3f"), NPU_COLOR),
-        *([(f"CPU time, est. ({s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms)", s["cpu_ms_est"],
-            dict(suffix=" ms", valueformat=".3f"), CPU_COLOR)] if "cpu_ms_est" in s else []),
-        ("total cycles", s["total_cycles"], dict(valueformat=",d"), None),
+        ("NPU time (vela-estimate)", s["inference_ms"], ms(s["inference_ms"]), NPU_COLOR),
+        *([(f"CPU time, est. ({fmt.ms_range(s['cpu_ms_low'], s['cpu_ms_high'])} ms)", s["cpu_ms_est"],
+            ms(s["cpu_ms_est"]), CPU_COLOR)] if "cpu_ms_est" in s else []),
+        ("NPU cycles (vela-estimate)", s["total_cycles"], whole, None),
         ("MACs", s["macs"], dict(valueformat=".3s"), None),
-        ("NPU partitions", s["partitions"], dict(valueformat="d"), None),
-        ("NPU operators", s["npu_ops"], dict(valueformat="d"), NPU_COLOR),
-        ("CPU operators", s["cpu_ops"], dict(valueformat="d"), CPU_COLOR),
-        ("SRAM", s["sram_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
-        ("flash", s["flash_kib"], dict(suffix=" KiB", valueformat=".1f"), None),
+        ("NPU partitions", s["partitions"], whole, None),
+        ("NPU operators", s["npu_ops"], whole, NPU_COLOR),
+        ("CPU operators", s["cpu_ops"], whole, CPU_COLOR),
+        ("SRAM", s["sram_kib"], kib, None),
+        ("flash", s["flash_kib"], kib, None),
     ]
     if s.get("dram_kib", 0) and s["dram_kib"] > 0:
-        tiles.append(("DRAM", s["dram_kib"], dict(suffix=" KiB", valueformat=".1f"), None))
-    columns = 4
+        tiles.append(("DRAM", s["dram_kib"], kib, None))
+    columns = min((5, 4, 3), key=lambda c: (-len(tiles) % c, -c))  # no row left half empty
     rows = math.ceil(len(tiles) / columns)
     fig = go.Figure()
     for k, (title, value, number, color) in enumerate(tiles):
@@ -385,9 +405,9 @@ def summary_card(report) -> go.Figure:
                           domain=dict(row=r, column=c))
     _style(fig, report, "Summary", 110 + 100 * rows)
     fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
-    cpu = (f"CPU: {t.cpu_core}, {s['cpu_kernels']} kernels, cortex-m-estimate · total "
-           f"{s['total_ms_low']:.3g}–{s['total_ms_high']:.3g} ms · " if "cpu_ms_est" in s else "")
-    note(fig, f"NPU {s['inferences_per_s']:,.0f} inferences/s at {t.clock_hz / 1e6:.0f} MHz · {cpu}"
+    cpu = (f"CPU: {t.cpu_core}, {s['cpu_kernels']} kernels, cortex-m-estimate · whole inference "
+           f"{fmt.ms_range(s['total_ms_low'], s['total_ms_high'])} ms · " if "cpu_ms_est" in s else "")
+    note(fig, f"NPU {fmt.rate(s['inferences_per_s'])} inferences/s at {fmt.mhz(t.clock_hz)} MHz · {cpu}"
                f"NPU numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
                f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
     return fig
@@ -438,7 +458,7 @@ def _numerics_hover(i: int, row) -> str:
     def db(v):
         return "—" if pd.isna(v) else ("exact" if v == math.inf else f"{v:.1f} dB")
 
-    lines = [f"<b>#{i} {row['op']}</b>", f"module: {row['module'] or '(top level)'}",
+    lines = [f"<b>#{i} {row['op']}</b>", f"module: {module_label(row['module'], row['op'])}",
              f"source: {short_source(row['source'])}", f"placement: {row['placement']}",
              f"fake-quant vs float: {db(row['sqnr_fake_quant_db'])} (max error {row['max_abs_error']:.3g})"]
     if not pd.isna(row["sqnr_tosa_db"]):

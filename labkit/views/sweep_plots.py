@@ -27,7 +27,7 @@ from .. import targets
 from ..sweep_tables import (clock_mhz, compiled_rows, fallback_table, family_rows, model_name, non_dominated, ok_rows,
                             pareto_front, short_config)
 from .plots import short_source
-from .theme import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, empty, note, px, style
+from .theme import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, empty, log_axis, note, px, style
 
 # One colour per NPU family in every sweep figure (not the NPU / CPU colours of
 # labkit.plots, which mean "where an operator runs").
@@ -130,7 +130,7 @@ def scaling(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
                             meta={"ideal": family})
             ideal_shown = True
     fig.update_xaxes(title_text="MACs per cycle (the NPU configuration)", **_log2_ticks(rows["macs_per_cycle"]))
-    fig.update_yaxes(title_text="inference time (ms, log)", type="log", dtick="D2")
+    fig.update_yaxes(title_text="inference time (ms, log)", **log_axis(rows["inference_ms"]))
     clocks = "; ".join(f"{targets.family_label(f)} at {clock_mhz(r.iloc[0]):,.0f} MHz"
                        for f, r in rows.groupby("family", sort=False))
     note(fig, f"Labels: speed-up over the next smaller MAC count. Clocks come from the system config: {clocks}."
@@ -171,7 +171,7 @@ def configurations(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
             shown.add(mm)
     fig.update_layout(barmode="group", bargap=0.15, bargroupgap=0.05, legend=dict(title_text="memory mode"))
     fig.update_xaxes(tickangle=-90, tickfont=dict(size=px(10)))
-    fig.update_yaxes(type="log", dtick="D2")
+    fig.update_yaxes(**log_axis(rows["inference_ms"]))
     fig.update_yaxes(title_text="inference time (ms, log)", row=1, col=1)
     one = (rows.groupby("accelerator")[["system_config", "memory_mode"]].nunique().max(axis=1) <= 1).all()
     text = ("Bars: one per memory mode, grouped by accelerator and system config (the system config sets the "
@@ -219,18 +219,20 @@ def pareto(df: pd.DataFrame, *, model: str | None = None, time: str = "inference
     best = rows[optimal]
     # One label per accelerator (its fastest optimal configuration); hover and the table have the rest.
     first = ~best.sort_values(time)["accelerator"].duplicated().reindex(best.index)
-    labels = [f"{a.replace('ethos-', '')} · {k:,.0f} KiB" if f else ""
-              for a, k, f in zip(best["accelerator"], best["sram_need_kib"], first)]
-    fig.add_scatter(x=x[best.index], y=best[time], mode="markers+text", name="Pareto-optimal",
+    fig.add_scatter(x=x[best.index], y=best[time], mode="markers", name="Pareto-optimal",
                     marker=dict(symbol="circle-open", size=size[best.index] + 8, color=PARETO_COLOR,
                                 line=dict(width=2.5, color=PARETO_COLOR)),
-                    text=labels, textposition="middle right", textfont=dict(color=PARETO_COLOR, size=px(10)),
                     customdata=list(best.index), hoverinfo="skip", meta={"pareto": True})
+    for i in best.index[first.to_numpy()]:  # the label clear of its ring, whatever the ring's size
+        fig.add_annotation(x=math.log10(x[i]), y=math.log10(best.loc[i, time]), xanchor="left", showarrow=False,
+                           xshift=size[i] / 2 + 8, text=f"{best.loc[i, 'accelerator'].replace('ethos-', '')} · "
+                           f"{best.loc[i, 'sram_need_kib']:,.0f} KiB", font=dict(color=PARETO_COLOR, size=px(10)),
+                           name="Pareto label")
     lo, hi = float(x.min()), float(x.max())
     fig.update_xaxes(title_text="MACs per cycle (a proxy for silicon area, log)",
                      range=[math.log10(lo) - 0.12, math.log10(hi) + 0.5], **_log2_ticks(rows["macs_per_cycle"]))
     unit = "inference time (ms, log)" if time == "inference_ms" else "NPU cycles (log)"
-    fig.update_yaxes(title_text=unit, type="log", dtick="D2")
+    fig.update_yaxes(title_text=unit, **log_axis(rows[time]))
     note(fig, f"{len(best)} of {len(rows)} configurations are Pareto-optimal; each other one is matched or "
                "beaten on time, MACs and SRAM at once.<br>Marker area: SRAM needed, "
                f"{sram.min():,.1f}–{sram.max():,.1f} KiB (Vela's SRAM use, plus the weights when the memory mode "
@@ -268,7 +270,7 @@ def precision(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     fig.add_scatter(x=best["inference_ms"], y=best["accuracy"], mode="markers", name="Pareto-optimal",
                     marker=dict(symbol="circle-open", size=px(22), color=PARETO_COLOR, line=dict(width=2.5)),
                     hoverinfo="skip")
-    fig.update_xaxes(title_text="inference time (ms, log)", type="log")
+    fig.update_xaxes(title_text="inference time (ms, log)", **log_axis(rows["inference_ms"]))
     fig.update_yaxes(title_text="accuracy on held-out data", tickformat=".1%")
     note(fig, f"Accuracy: the compiled program on the TOSA reference model, {len(rows)} configurations; it is "
               "the same for every NPU of a family (one TOSA graph per quantization)." + _failed_note(df), below=50)
@@ -351,8 +353,8 @@ def whole_inference(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
                              arrayminus=rows["cpu_ms_est"] - rows["cpu_ms_low"], color=FONT_COLOR, thickness=1.2))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title_text="ms per inference", type="log" if rows["total"].max() > 50 * rows["total"].min()
-                     else "linear")
+    fig.update_xaxes(title_text="ms per inference", **(log_axis(rows["total"]) if rows["total"].max() > 50 *
+                                                      rows["total"].min() else {}))
     return fig
 
 

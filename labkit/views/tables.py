@@ -64,4 +64,4 @@ def advice(df) -> str:
 
     if df.empty:
         return f"<p>{html.escape(df.attrs.get('message', 'No advice.'))}</p>"
-    return f"<div style='overflow-x:auto'>{styled_advice(df).to_html()}</div>"
+    return f"<div style='overflow-x:auto'>{styled_advice(df, caption=False).to_html()}</div>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 from functools import lru_cache
 
 NPU_COLOR = "#4C9BE8"      # mid blue: runs on the NPU
@@ -28,6 +29,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # for every place a 
 
 SOURCE_LABELS = {  # every number's source, as a figure names it
     "vela-estimate": "Vela estimate",
+    "cortex-m-estimate": "Cortex-M estimate",
     "tosa-reference": "TOSA reference run",
     "fake-quant-int8": "fake-quant int8 (PyTorch)",
     "fvp-measured": "FVP measured",
@@ -35,6 +37,7 @@ SOURCE_LABELS = {  # every number's source, as a figure names it
 }
 SOURCE_NOTES = {  # what each source is, in a sentence
     "vela-estimate": "Vela's compiler estimate, not a measurement",
+    "cortex-m-estimate": "labkit's cost model of the Cortex-M, a range calibrated on silicon measurements",
     "tosa-reference": "bit-exact int8 functional run of the TOSA reference model on the host",
     "fake-quant-int8": "the quantized graph run in PyTorch with quantize/dequantize in float",
     "fvp-measured": "measured on an Arm Corstone Fixed Virtual Platform",
@@ -116,3 +119,25 @@ def empty(fig, text: str):
 def source_label(source: str) -> str:
     """'Vela estimate' for 'vela-estimate'."""
     return SOURCE_LABELS.get(str(source), str(source) or "unknown source")
+
+
+def log_axis(values, steps=(1, 2, 5)) -> dict:
+    """A log axis over ``values`` whose tick labels are whole numbers, increasing: 1, 2, 5
+    per decade (``steps``), each written out ("20", "50", "100", "0.5"), never the lone
+    leading digits plotly's own minor labels show ("5, 2, 10")."""
+    finite = [float(v) for v in values if v is not None and v == v and float(v) > 0]
+    if not finite:
+        return dict(type="log")
+    lo, hi = min(finite), max(finite)
+    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+             for m in steps]
+    inside = [x for x in ticks if lo / 1.25 <= x <= hi * 1.25]
+    if len(inside) < 2:  # a narrow range: the ticks either side of it
+        below = [x for x in ticks if x <= lo][-1:]
+        above = [x for x in ticks if x >= hi][:1]
+        inside = sorted(set(below + inside + above))
+    return dict(type="log", tickvals=inside, ticktext=[_tick(x) for x in inside])
+
+
+def _tick(x: float) -> str:
+    return f"{x:,.0f}" if x >= 1 else f"{x:.{max(0, -math.floor(math.log10(x)))}f}"

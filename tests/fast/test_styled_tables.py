@@ -26,7 +26,21 @@ def test_the_table_says_units_and_sources_and_leaves_out_accuracy_without_data()
     assert "Δ NPU cycles (vela-estimate)" in html and "Δ CPU cycles (cortex-m-estimate)" in html
     assert "-240,192" in html and "+274.9" in html and "81.9% faster" in html
     assert "accuracy" not in html  # no data: no column that would be all dashes
-    assert df.attrs["message"] in html
+    assert df.attrs["message"] not in html  # the Lab's status line says it, once
+    assert df.attrs["message"] in styled.advice(df).to_html()  # a notebook's table says it itself
+    assert ">yes<" in html and "True" not in html
+
+
+def test_advice_shows_code_as_code_and_displays_styled_in_a_notebook():
+    df = _advice([{"change": "feed the input channels-last: `x.to(memory_format=torch.channels_last)`",
+                   "lever": "rewrites", "benefit": "2.0% faster", "why": "transpose", "delta_ms": -0.024228,
+                   "delta_cycles": -1000.0, "delta_cpu_cycles": 0.0, "delta_sram_kib": 27.65625,
+                   "delta_accuracy": float("nan"), "fits": True, "kwargs": {"model": torch.nn.Linear(2, 2)}}])
+    shown = styled.shown_as(df, styled.advice)
+    html = shown._repr_html_()
+    assert "<code>x.to(memory_format=torch.channels_last)</code>" in html and "`" not in html
+    assert "-0.0242" in html and "+27.7" in html and "Linear(" not in html  # rounded; no module repr
+    assert shown.iloc[0]["delta_ms"] == -0.024228 and shown.attrs == df.attrs  # still the DataFrame it was
 
 
 def test_an_empty_table_shows_its_message():

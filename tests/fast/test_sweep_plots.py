@@ -129,3 +129,19 @@ def test_fallbacks_figure_names_model_and_source_and_is_theme_neutral(ds_cnn_u55
     assert layout_value(fig, "font.color") == labkit.plots.FONT_COLOR
     (cells,) = fig.data
     assert "avg_pool2d" in cells.cells.values[0]
+
+
+@pytest.mark.parametrize("figure", [sp.scaling, sp.configurations, sp.pareto, sp.whole_inference])
+def test_log_axes_label_every_tick_with_an_increasing_number(figure, sweep):
+    fig = figure(sweep)
+    axes = [a for name in dir(fig.layout) if name.startswith(("xaxis", "yaxis"))
+            for a in [getattr(fig.layout, name)] if a is not None and a.type == "log"]
+    for axis in axes:
+        values = [float(t.replace(",", "")) for t in axis.ticktext]
+        assert len(values) >= 2 and values == sorted(values) and len(set(values)) == len(values), axis.ticktext
+
+
+def test_pareto_labels_sit_clear_of_their_rings(sweep):
+    fig = sp.pareto(sweep)
+    labels = [a for a in fig.layout.annotations if a.name == "Pareto label"]
+    assert labels and all(a.xanchor == "left" and a.xshift >= 12 for a in labels)
