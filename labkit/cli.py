@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import LabkitError
+from .errors import LabkitError, UnknownModelError
 from .quantization import DEFAULT, SCHEMES, from_text
 
 DEFAULT_LESSONS_DIR = Path("~/labkit-lessons")
@@ -356,9 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_model(name: str) -> None:
+    """A model the command line can take: a built-in's name or a .pt2 file (which carries its
+    example inputs; an nn.Module and its inputs are for Python)."""
+    from .models import registry
+
+    if name in registry() or name.endswith(".pt2") or os.sep in name or os.path.exists(name):
+        return
+    raise UnknownModelError(
+        f"Unknown model {name!r}. Built-in models: {', '.join(registry())} (see `labkit models`). Or give the path "
+        "of a .pt2 file written by torch.export.save(torch.export.export(model, example_inputs), 'model.pt2'): "
+        "it carries its own example inputs.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "model", None) is not None:
+            check_model(args.model)
         status = args.func(args)
     except LabkitError as e:
         if args.debug:

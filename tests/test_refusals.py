@@ -184,3 +184,12 @@ def test_view_operators_that_are_kernel_calls_are_priced_and_labelled_as_kernels
         assert cpu.loc[op, "cpu_cycles_est"] > 0 and "index arithmetic" in cpu.loc[op, "cpu_basis"]
     assert cpu.loc["aten.mean.dim", "kernel"] == "aten.mean.dim · portable float32"  # in the portable library
     assert row_calls(report) == pte_calls(report)  # a row's kernel for each of the .pte's kernel calls
+
+
+def test_a_missing_batch_dimension_is_named_with_the_fix():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 14 * 14, 2))
+    with pytest.raises(errors.ExampleInputError, match=r"batch dimension added: pass x\.unsqueeze\(0\)"):
+        labkit.compile(model, "ethos-u55-128", example_inputs=(torch.rand(3, 16, 16),), progress=False)
+    with pytest.raises(errors.ExampleInputError) as wrong:  # another wrong shape: no batch-dimension hint
+        labkit.compile(model, "ethos-u55-128", example_inputs=(torch.rand(1, 3, 20, 20),), progress=False)
+    assert "unsqueeze" not in str(wrong.value)

@@ -34,7 +34,7 @@ def _array(value):
 
 
 def test_compile_fills_the_tabs(reports):
-    lab = Lab(warm=False, target="corstone-300")
+    lab = Lab(warm=False, model="ds_cnn", target="corstone-300")
     report = lab.compile()
     assert report is not None and lab.report is report
     assert report.summary["cache_key"] == reports["ethos-u55-128"].summary["cache_key"]
@@ -53,7 +53,7 @@ def test_compile_fills_the_tabs(reports):
 
 
 def test_coming_back_to_a_compiled_configuration_shows_it_at_once(reports):
-    lab = Lab(warm=False, target="corstone-300")
+    lab = Lab(warm=False, model="ds_cnn", target="corstone-300")
     # Found in the disk cache when the dropdowns land on it: no Compile press needed.
     assert lab.report is not None and lab.report.summary["accelerator"] == "ethos-u55-128"
     lab.presets["corstone-320"].click()
@@ -78,7 +78,7 @@ def test_a_labkit_error_is_a_readable_message_not_a_traceback():
 
 
 def test_presentation_mode_has_large_figures(reports):
-    lab = Lab(warm=False, target="corstone-320", presentation=True)
+    lab = Lab(warm=False, model="ds_cnn", target="corstone-320", presentation=True)
     assert "labkit-presentation" in lab._dom_classes
     card, timeline = _figures(lab.outputs["Summary"])
     assert card["layout"]["template"]["layout"]["font"]["size"] == 18  # the presentation template
@@ -111,7 +111,7 @@ def test_warm_starts_the_worker():
 
 
 def test_html_export_is_standalone(reports, tmp_path):
-    lab = Lab(warm=False, target="corstone-300")
+    lab = Lab(warm=False, model="ds_cnn", target="corstone-300")
     path = lab.export_html(tmp_path / "ds_cnn.html")
     text = path.read_text()
     assert "ethos-u55-128" in text and "Ethos_U55_High_End_Embedded" in text and "Shared_Sram" in text
@@ -175,7 +175,7 @@ def test_the_advice_tab_measures_changes_and_compiles_one(compiled):
 
 
 def test_the_graph_tab_shows_the_report_in_model_explorer(reports):
-    lab = Lab(warm=False, target="corstone-300")  # ds_cnn on ethos-u55-128, from the cache
+    lab = Lab(warm=False, model="ds_cnn", target="corstone-300")  # ds_cnn on ethos-u55-128, from the cache
     assert lab.report is not None and not lab.graph.button.disabled
     url = lab.graph.run()
     assert url.startswith("http://127.0.0.1:")

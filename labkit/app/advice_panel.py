@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from ..advice import advise, call_text
 from ..views import tables
 from ..views.styled import inline_code
-from .common import ReportPanel, describe, html_bundle
+from .common import ReportPanel, button, describe, html_bundle
 
 
 class AdvicePanel(ReportPanel, widgets.VBox):
@@ -30,9 +30,8 @@ class AdvicePanel(ReportPanel, widgets.VBox):
     def __init__(self, compile_change: Callable[[dict, str], object]):
         self.compile_change = compile_change
         self.tables: dict[str, object] = {}
-        self._panel_widgets(widgets.Button(
-            description="What should I change?", button_style="primary", icon="magic", disabled=True,
-            layout=widgets.Layout(width="auto"),
+        self._panel_widgets(button(
+            "What should I change?", button_style="primary", icon="magic", disabled=True,
             tooltip="Try the NPU configurations, rewrites, CPU kernels and quantization that could help, "
                     "each by a real compile (labkit.advise)"))
         self.suggestions = widgets.VBox([])
@@ -67,10 +66,9 @@ class AdvicePanel(ReportPanel, widgets.VBox):
         self.output.outputs = (html_bundle(tables.advice(table)),)
         rows = []
         for n, row in enumerate(table.itertuples(), 1):
-            button = widgets.Button(description=f"Compile #{n}", icon="play", tooltip=row.change,
-                                    layout=widgets.Layout(width="auto"))
-            button.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.compile_change(kwargs, change))
-            rows.append(widgets.HBox([button, widgets.HTML(
+            compile_it = button(f"Compile #{n}", icon="play", tooltip=row.change)
+            compile_it.on_click(lambda _b, kwargs=row.kwargs, change=row.change: self.compile_change(kwargs, change))
+            rows.append(widgets.HBox([compile_it, widgets.HTML(
                 f"{_html.escape(row.benefit)}: {inline_code(row.change)}<br><code style='font-size:11px'>"
                 f"{_html.escape(call_text(row.kwargs))}</code>")]))
         self.suggestions.children = tuple(rows)

@@ -16,6 +16,14 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 Theme = Callable[[], ContextManager]  # the figures' theme, entered around building them
 
 
+def button(description: str, **kwargs):
+    """An ipywidgets Button as wide as its label, that a crowded row never shrinks (a
+    fixed-width button cuts "Save HTML report" to "Save HTML rep…")."""
+    import ipywidgets as widgets
+
+    return widgets.Button(description=description, layout=widgets.Layout(width="auto", flex="0 0 auto"), **kwargs)
+
+
 class ModelChoice(NamedTuple):
     """A model as the Lab's controls name it: its name, what ``labkit.compile`` takes for
     it, the quantization and the CPU kernels (what the Compare tab sweeps)."""
@@ -94,14 +102,14 @@ class StatusBox(Background):
 
     failure_headline = "Could not compile."
 
-    def _panel_widgets(self, button) -> None:
-        """A tab's own job widgets: ``button`` starts ``run``; cancel_button, progress,
+    def _panel_widgets(self, start) -> None:
+        """A tab's own job widgets: ``start`` (the button that starts ``run``); cancel_button, progress,
         stage, status and output (what the Compare and Numerics tabs have alike)."""
         import ipywidgets as widgets
 
         self._cancel = threading.Event()
-        self.button = button
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.button = start
+        self.cancel_button = button("Cancel", icon="stop", disabled=True)
         self.progress = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="240px"))
         self.stage = widgets.Label("")
         self.status = widgets.HTML("")

@@ -13,7 +13,7 @@ from .. import targets
 from ..errors import LabkitError
 from ..sweeps import reports, sweep
 from ..views import tables
-from .common import ModelChoice, StatusBox, Theme, figure_bundle, html_bundle, one_line
+from .common import ModelChoice, StatusBox, Theme, button, figure_bundle, html_bundle, one_line
 
 COMPARE_VARY = {  # what the Compare tab sweeps besides every accelerator (family defaults otherwise)
     "defaults": "each NPU's default system config and memory mode",
@@ -39,10 +39,8 @@ class ComparePanel(StatusBox, widgets.VBox):
         self.df = None
         self.sweeps: dict[tuple, object] = {}
         wide = {"description_width": "initial"}
-        self._panel_widgets(widgets.Button(
-            description="Compare all NPUs", button_style="primary", icon="th-list",
-            tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)",
-            layout=widgets.Layout(width="auto")))
+        self._panel_widgets(button("Compare all NPUs", button_style="primary", icon="th-list",
+            tooltip="Compile the model for all 11 Ethos-U accelerators (labkit.sweep)"))
         self.vary = widgets.Dropdown(options=[(v, k) for k, v in COMPARE_VARY.items()], value="defaults",
                                      description="with", style=wide, layout=widgets.Layout(width="max-content"))
         self.vary.observe(lambda _c: self.show(), "value")

@@ -7,7 +7,7 @@ import html as _html
 import ipywidgets as widgets
 
 from .. import fvp
-from .common import Background, Theme, describe, error_html, figure_bundle, html_bundle, one_line
+from .common import Background, Theme, button, describe, error_html, figure_bundle, html_bundle, one_line
 
 _FVP_ADDS = (
     "<p>A <b>Corstone FVP</b> (Arm's Fixed Virtual Platform of the Corstone-300 / Corstone-320 reference "
@@ -33,8 +33,8 @@ class FvpPanel(Background, widgets.VBox):
         self.theme = theme
         self.report = None
         self.runs: dict[str, object] = {}
-        self.button = widgets.Button(description="Run on the FVP", button_style="primary", icon="play",
-                                     disabled=True, layout=widgets.Layout(width="auto"),
+        self.button = button("Run on the FVP", button_style="primary", icon="play",
+                                     disabled=True,
                                      tooltip="Run the compiled .pte on the Corstone FVP (labkit.fvp.run)")
         self.status = widgets.HTML("")
         self.output = widgets.Output()

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from ..errors import LabkitError
-from .common import html_bundle, one_line, status_html
+from .common import button, html_bundle, one_line, status_html
 
 _LOCK = threading.Lock()
 _SERVER: dict = {}  # "port", "config" once started
@@ -125,8 +125,8 @@ class GraphPanel:
         self.numerics_of = numerics_of  # the Numerics tab's table of a report, or None
         self.report = None
         self.url = None
-        self.button = widgets.Button(description="Show the graph", button_style="primary", icon="project-diagram",
-                                     disabled=True, layout=widgets.Layout(width="auto"),
+        self.button = button("Show the graph", button_style="primary", icon="project-diagram",
+                                     disabled=True,
                                      tooltip="Open the compiled graph in Model Explorer with labkit's overlays")
         self.button.on_click(lambda _b: self.run())
         self.status = widgets.HTML(status_html("Compile a model, then press <b>Show the graph</b>."))

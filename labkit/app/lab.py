@@ -24,12 +24,15 @@ from ..quantization import DEFAULT, SCHEMES, from_text
 from ..api import compile as compile_model
 from ..views import tables, theme
 from .advice_panel import AdvicePanel
-from .common import ModelChoice, StatusBox, describe, figure_bundle, html_bundle, one_line
+from .common import ModelChoice, StatusBox, button, describe, figure_bundle, html_bundle, one_line
 from .compare import ComparePanel
 from .fvp_panel import FvpPanel
 from .graph import GraphPanel
 from .numerics_panel import NumericsPanel
 
+# A trained model, so every tab (Numerics above all) shows what a real model does.
+DEFAULT_MODEL = "digits_mobilenet"
+REPORTS_FOLDER = "labkit-reports"  # where "Save HTML report" writes, under the notebook's folder
 # The one list of output tabs.
 TABS = ("Summary", "Placement", "Cycles", "Memory", "Graph", "Numerics", "Advice", "Artifacts", "Compare", "FVP")
 
@@ -74,7 +77,7 @@ class Lab(StatusBox, widgets.VBox):
         self._syncing = False
 
         names = list(registry.registry()) + [n for n in self.user_models if n not in registry.registry()]
-        first = model or (next(iter(self.user_models)) if self.user_models else "ds_cnn")
+        first = model or (next(iter(self.user_models)) if self.user_models else DEFAULT_MODEL)
         wide = {"description_width": "initial"}
         self.model = widgets.Dropdown(options=names, value=first, description="model", style=wide)
         self.accelerator = widgets.Dropdown(options=[*((a, a) for a in targets.accelerators()),
@@ -96,19 +99,18 @@ class Lab(StatusBox, widgets.VBox):
                                                            "ExecuTorch's portable kernels"])
         self.presets = {}
         for name, (_, _, _, description) in targets.PRESETS.items():
-            button = widgets.Button(description=name.replace("corstone", "Corstone"), tooltip=description,
-                                    icon="microchip")
-            button.on_click(lambda _b, name=name: self.apply_preset(name))
-            self.presets[name] = button
-        self.compile_button = widgets.Button(description="Compile", button_style="primary", icon="play")
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+            preset = button(name.replace("corstone", "Corstone"), tooltip=description, icon="microchip")
+            preset.on_click(lambda _b, name=name: self.apply_preset(name))
+            self.presets[name] = preset
+        self.compile_button = button("Compile", button_style="primary", icon="play")
+        self.cancel_button = button("Cancel", icon="stop", disabled=True)
         self.compile_button.on_click(lambda _b: self.compile(wait=False))
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.progress = widgets.IntProgress(min=0, max=len(STAGES), value=0, description="",
                                             layout=widgets.Layout(width="240px"))
         self.stage = widgets.Label("")
         self.status = widgets.HTML("")
-        self.export_button = widgets.Button(description="Save HTML report", icon="download", disabled=True)
+        self.export_button = button("Save HTML report", icon="download", disabled=True)
         self.export_button.on_click(lambda _b: self.export_html())
 
         self.outputs = {title: widgets.Output() for title in TABS}
@@ -136,13 +138,15 @@ class Lab(StatusBox, widgets.VBox):
             w.observe(lambda _c: self._on_selection(), "value")
         self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
 
-        children = [
-            widgets.HBox([self.model, self.accelerator]),
-            widgets.HBox([self.system_config, self.memory_mode]),
-            widgets.HBox([self.quantization, self.overrides]),
+        children = [  # what to compile, for which hardware, how; then the action and its progress
+            self.model,
+            widgets.HBox([self.accelerator, widgets.HTML("&nbsp;or a reference system:&nbsp;"),
+                          *self.presets.values()], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            widgets.HBox([self.system_config, self.memory_mode], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.quantization, self.overrides], layout=widgets.Layout(flex_flow="row wrap")),
             self.cpu_kernels,
-            widgets.HBox([*self.presets.values(), self.compile_button, self.cancel_button]),
-            widgets.HBox([self.progress, self.stage]),
+            widgets.HBox([self.compile_button, self.cancel_button, self.progress, self.stage],
+                         layout=widgets.Layout(align_items="center")),
             self.status, self.tabs,
         ]
         if presentation:
@@ -368,14 +372,16 @@ class Lab(StatusBox, widgets.VBox):
         return theme.presentation() if self.presentation else contextlib.nullcontext()
 
     def export_html(self, path: str | Path | None = None) -> Path | None:
-        """Write the Report on show as a standalone HTML file (default: in the current folder)."""
+        """Write the Report on show as a standalone HTML file (default: in a ``labkit-reports``
+        folder under the current one, not among your notebooks; it carries plotly.js, about 5 MB)."""
         if self.report is None:
             return None
         from ..views.html import write_html
 
-        s = self.report.summary
-        path = Path(path or f"labkit-{s['model']}-{s['accelerator']}.html").resolve()
+        name = f"{self.report.model}-{self.report.target.accelerator}.html"
+        path = Path(path or Path(REPORTS_FOLDER) / name).resolve()
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_html(self.report, path)
         except OSError as e:
             self._error(f"Could not write {path}: {e.strerror or e}")

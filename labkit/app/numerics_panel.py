@@ -7,10 +7,11 @@ import threading
 
 import ipywidgets as widgets
 
+from .. import formats as fmt
 from ..insights import module_label
 from ..runtime.numerics import by_module, of_report as numerics_of
 from ..views import tables
-from .common import ReportPanel, Theme, describe, figure_bundle, html_bundle
+from .common import ReportPanel, Theme, button, describe, figure_bundle, html_bundle
 
 
 class NumericsPanel(ReportPanel, widgets.VBox):
@@ -28,9 +29,8 @@ class NumericsPanel(ReportPanel, widgets.VBox):
     def __init__(self, theme: Theme):
         self.theme = theme
         self.tables: dict[str, object] = {}
-        self._panel_widgets(widgets.Button(
-            description="Where is accuracy lost?", button_style="primary", icon="search", disabled=True,
-            layout=widgets.Layout(width="auto"),
+        self._panel_widgets(button(
+            "Where is accuracy lost?", button_style="primary", icon="search", disabled=True,
             tooltip="Compare fake-quant and the TOSA reference model with float at every operator (labkit.numerics)"))
         super().__init__([widgets.HBox([self.button, self.cancel_button]), widgets.HBox([self.progress, self.stage]),
                           self.status, self.output])
@@ -62,11 +62,25 @@ class NumericsPanel(ReportPanel, widgets.VBox):
 
         with self.theme():
             figure = figure_bundle(plots.numerics(table))
-        self.output.outputs = (figure, html_bundle(tables.numerics_modules(by_module(table))),
+        self.output.outputs = (html_bundle(_weights_note(self.report)), figure,
+                               html_bundle(tables.numerics_modules(by_module(table))),
                                html_bundle(tables.numerics_worst(table)))
         self.progress.value, self.progress.bar_style = self.progress.max, "success"
         worst = table.loc[table["sqnr_drop_db"].idxmax()] if table["sqnr_drop_db"].notna().any() else None
-        where = (f"; the largest drop, {worst['sqnr_drop_db']:.1f} dB, is at {_html.escape(worst['op'])} in "
+        where = (f"; the largest drop, {fmt.db(worst['sqnr_drop_db'])} dB, is at {_html.escape(worst['op'])} in "
                  f"<code>{_html.escape(module_label(worst['module'], worst['op']))}</code>") if worst is not None else ""
         self._say(f"✓ {_html.escape(table.attrs['model'])} on {_html.escape(table.attrs['target'])} "
                   f"({_html.escape(table.attrs['quantization'])}){where} · {how}")
+
+
+def _weights_note(report) -> str:
+    """What random weights mean for these figures, said where the figure is (nothing for a
+    trained model)."""
+    if report is None or report.results.get("weights") != "random":
+        return ""
+    return ("<div style='padding:6px 10px;border-left:4px solid #F28E2B;margin:4px 0'><b>This model has random "
+            "weights.</b> Its int8 numerics say little about a trained model: random layers drive many "
+            "activations towards zero or saturation, so SQNR can sink to 0 dB deep in the graph for reasons "
+            "quantization is not to blame for, and the largest drop may sit anywhere. For numerics that mean "
+            "something, pick a trained model (digits_cnn, digits_mobilenet, digits_vit) or your own, with its "
+            "own calibration data.</div>")

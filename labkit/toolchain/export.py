@@ -10,7 +10,7 @@ import re
 
 from .. import models
 from ..errors import ExampleInputError, ExportError, InvalidModelError, first_line
-from ..inputs import EXAMPLE_HINT, as_args, describe
+from ..inputs import EXAMPLE_HINT, as_args, describe, map_leaves
 from .job import CompileJob
 
 
@@ -34,12 +34,28 @@ def check_inputs(module, example_inputs) -> tuple:
         with torch.no_grad(), in_eval_mode(module):
             module(*example_inputs)
     except Exception as e:
+        hint = ("It runs with a batch dimension added: pass x.unsqueeze(0) (e.g. shape 1x3x32x32, not 3x32x32)."
+                if _runs_batched(module, example_inputs) else
+                "Pass example inputs of the shape and dtype forward() expects, and check that the model runs in "
+                "plain PyTorch.")
         raise ExampleInputError(
             f"{type(module).__name__}.forward() failed on the example inputs [{described}]: "
-            f"{type(e).__name__}: {first_line(e)}. Pass example inputs of the shape and dtype "
-            "forward() expects, and check that the model runs in plain PyTorch."
+            f"{type(e).__name__}: {first_line(e)}. {hint}"
         ) from None
     return example_inputs
+
+
+def _runs_batched(module, example_inputs) -> bool:
+    """Whether forward() runs once every input has a leading batch dimension of 1 (a missing
+    batch dimension is the commonest wrong shape)."""
+    import torch
+
+    try:
+        with torch.no_grad(), in_eval_mode(module):
+            module(*map_leaves(lambda t: t.unsqueeze(0), example_inputs))
+    except Exception:  # noqa: BLE001 - any failure: the batch dimension is not what is missing
+        return False
+    return True
 
 
 def export_module(module, example_inputs):

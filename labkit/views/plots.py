@@ -440,8 +440,11 @@ def numerics(table: pd.DataFrame) -> go.Figure:
     if worst is not None and ops.at[worst, "sqnr_drop_db"] > 0:
         r = ops.loc[worst]
         y = min(r["sqnr_fake_quant_db"], 120)
-        fig.add_annotation(x=worst, y=y, ax=0, ay=-45 if y < top / 2 else 45, arrowcolor=LIMIT_COLOR,
-                           text=f"largest drop: {r['sqnr_drop_db']:.1f} dB at {_short_op(r['op'])}"
+        # The label in the empty band above the lines (the axis runs 15 % past the highest point),
+        # its arrow down to the point: never on top of the data.
+        fig.add_annotation(x=worst, y=y, axref="x", ayref="y", ax=worst, ay=top * 1.1, arrowcolor=LIMIT_COLOR,
+                           xanchor="right" if worst > len(ops) / 2 else "left", yanchor="bottom",
+                           text=f"largest drop: {fmt.db(r['sqnr_drop_db'])} dB at {_short_op(r['op'])}"
                                 f"{' (' + r['module'] + ')' if r['module'] else ''}", font=dict(color=LIMIT_COLOR))
     style(fig, "SQNR along the graph", a.get("model", ""),
           f"{a.get('target', '')} · {a.get('quantization', '')} · {a.get('samples', '?')} samples · "
@@ -456,7 +459,7 @@ def numerics(table: pd.DataFrame) -> go.Figure:
 
 def _numerics_hover(i: int, row) -> str:
     def db(v):
-        return "—" if pd.isna(v) else ("exact" if v == math.inf else f"{v:.1f} dB")
+        return "—" if pd.isna(v) else ("exact" if v == math.inf else f"{fmt.db(v)} dB")
 
     lines = [f"<b>#{i} {row['op']}</b>", f"module: {module_label(row['module'], row['op'])}",
              f"source: {short_source(row['source'])}", f"placement: {row['placement']}",
@@ -465,7 +468,7 @@ def _numerics_hover(i: int, row) -> str:
         lines.append(f"TOSA reference vs float: {db(row['sqnr_tosa_db'])}; vs fake-quant: "
                      f"{row['tosa_vs_fake_quant_lsb']:.0f} step(s)")
     if not pd.isna(row["sqnr_drop_db"]):
-        lines.append(f"SQNR drop against its inputs: {row['sqnr_drop_db']:.1f} dB")
+        lines.append(f"SQNR drop against its inputs: {fmt.db(row['sqnr_drop_db'])} dB")
     if not pd.isna(row.get("act_bits")):
         lines.append(f"activations {int(row['act_bits'])}-bit"
                      + (f", weights {int(row['weight_bits'])}-bit" if not pd.isna(row.get("weight_bits")) else ""))

@@ -297,9 +297,9 @@ def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "eth
            "Vela estimate", 160 + 60 * max(1, len(table)))
     if not have[cpu_family] or not have[npu_family]:
         missing = " and ".join(targets.family_label(f) for f in (cpu_family, npu_family) if not have[f])
-        return empty(fig, f"This sweep has no {missing} configuration to compare.")
+        return _one_line(fig, f"This sweep has no {missing} configuration to compare.")
     if table.empty:
-        return empty(fig, f"Every operator is placed alike on {a} and {b}.")
+        return _one_line(fig, f"Every operator is placed alike on {a} and {b}.")
     cycles = [f"{c:,.0f}" if not pd.isna(c) else "—" for c in table["cycles"]]
     fig.add_table(
         columnwidth=[1.1, 1.2, 1.3, 3.2, 0.9],
@@ -323,6 +323,12 @@ def fallbacks(reports: list, *, model: str | None = None, cpu_family: str = "eth
             f"{'/'.join(map(str, split[npu_family]))} on {b} (each boundary is a round trip through the CPU).",
           below=5)
     return fig
+
+
+def _one_line(fig: go.Figure, text: str) -> go.Figure:
+    """A figure whose whole content is one sentence: as short as its title and that line."""
+    fig.update_layout(height=px(150), margin=dict(t=80, b=10))
+    return empty(fig, text)
 
 
 # ------------------------------------------------------------------ the whole inference

@@ -77,3 +77,23 @@ def test_a_cpu_only_target_has_no_memory_system_to_choose():
     assert lab.selection()[1:4] == ("cortex-m55", "", "")
     lab.accelerator.value = "ethos-u85-256"  # back to an NPU: its family's defaults again
     assert lab.selection()[2:4] == targets.FAMILY_DEFAULTS["ethos-u85"]
+
+
+def test_save_html_writes_into_its_own_folder_not_among_the_notebooks(ds_cnn_u85, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lab = Lab(warm=False)
+    lab._show(ds_cnn_u85, "from a fixture")
+    path = lab.export_html()
+    assert path.parent == tmp_path / "labkit-reports" and path.is_file() and not list(tmp_path.glob("*.html"))
+    assert "labkit-reports" in lab.status.value
+
+
+def test_the_presets_sit_with_the_npu_and_compile_with_its_progress():
+    lab = Lab(warm=False)
+    rows = [w for w in lab.children if hasattr(w, "children")]
+    npu_row = next(r for r in rows if lab.accelerator in r.children)
+    assert all(b in npu_row.children for b in lab.presets.values())
+    action_row = next(r for r in rows if lab.compile_button in r.children)
+    assert lab.cancel_button in action_row.children and lab.progress in action_row.children
+    assert not any(b in action_row.children for b in lab.presets.values())
+    assert lab.model.value == "digits_mobilenet"  # a trained model by default

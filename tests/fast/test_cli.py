@@ -68,3 +68,17 @@ def test_doctor_finds_an_fvp_binary_in_labkit_fvp_dir(tmp_path):
     env = dict(os.environ, LABKIT_FVP_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-m", "labkit.cli", "doctor"], capture_output=True, text=True, env=env)
     assert str(binary) in out.stdout
+
+
+def test_an_unknown_model_gets_the_command_lines_own_way_forward():
+    out = labkit("compile", "no_such_model", "--target", "corstone-300")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "Unknown model 'no_such_model'" in out.stderr and ".pt2" in out.stderr and "ds_cnn" in out.stderr
+    assert "example_inputs=" not in out.stderr.replace("export(model, example_inputs)", "")  # no Python-only fix
+
+
+def test_lab_help_says_what_each_option_does():
+    out = labkit("lab", "--help")
+    for option, words in (("--ip", "address"), ("--port", "port"), ("--no-browser", "browser")):
+        line = next(ln for ln in out.stdout.splitlines() if ln.strip().startswith(option))
+        assert words in (line + out.stdout.split(line, 1)[1][:200]).lower()
