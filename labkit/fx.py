@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-
 _SKIP_FRAMES = ("/torch/", "/torchao/", "/executorch/backends/", "/executorch/exir/", "<")
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from . import cache, quantization as quant
+from . import cache
+from . import quantization as quant
 from .cpu import kernels as kernel_sets
 from .errors import InputValueError
 from .inputs import hash_into
 from .models import ResolvedModel, resolve
 from .targets import Target
+from .toolchain.export import export_module, exported_bytes
 from .toolchain.job import CompileJob
 
 __all__ = ["make_job", "retarget", "vary", "origin_of", "CompiledFrom"]
@@ -37,7 +39,6 @@ def make_job(model, target: Target, *, example_inputs=None, calibration_inputs=N
         return CompileJob(model=m.name, target=target, key=cache.make_key(identity, target.key()),
                           weights=m.weights, registry_name=m.builtin, identity=identity, quantization=q,
                           calibration_samples=samples, cpu_kernels=cpu_kernels)
-    from .toolchain.export import export_module
 
     example = m.example()
     ep = m.exported if m.exported is not None else export_module(m.float_module(), example)
@@ -49,7 +50,6 @@ def _quant_identity(q: quant.Quantization, samples: int | None) -> dict:
 
 
 def _exported_job(ep, example_inputs, calibration, target, name, weights, q, cpu_kernels) -> CompileJob:
-    from .toolchain.export import exported_bytes
 
     # Hash the graph's code and tensors, not the saved bytes: those carry stack traces
     # with file paths (a notebook's /tmp/ipykernel_<pid>/...) that change every kernel.

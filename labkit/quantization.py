@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import QuantizationError
+from .fx import clean_module_path
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,6 @@ def _module_types(model) -> dict[str, str]:
     stacks its nodes were traced in (what the quantizer matches against)."""
     if hasattr(model, "named_modules"):
         return {n: f"{type(m).__module__}.{type(m).__qualname__}" for n, m in model.named_modules()}
-    from .fx import clean_module_path
 
     named = {"": ""}
     for node in model.graph.nodes:

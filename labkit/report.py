@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import formats as fmt, insights
+from . import formats as fmt
+from . import insights
 from .errors import CorruptReportError
 from .targets import Target
 

@@ -18,8 +18,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .fx import source_line
 from .inputs import leaves
 from .sources import code_at, short_source
+from .toolchain.export import export_module
 
 
 @dataclass
@@ -69,8 +71,6 @@ def mean_to_adaptive_pool(report, module, example: tuple, calibration: list | No
     """Every ``mean`` over the last two dims of a 4-D tensor, as ``adaptive_avg_pool2d``."""
     import torch
 
-    from .fx import source_line
-    from .toolchain.export import export_module
 
     graph_module = export_module(module, example).module(check_guards=False)
     graph = graph_module.graph

@@ -22,6 +22,7 @@ from . import cache
 from .errors import CompileCancelled
 from .report import Report
 from .toolchain.job import STAGES
+from .toolchain.lower import run_group
 
 
 @dataclass
@@ -131,7 +132,6 @@ def _run_unit(unit: list, use_cache: bool, in_process: bool, shared: bool, progr
     error = None
     try:
         if in_process:
-            from .toolchain.lower import run_group
 
             run_group(unit, staging, progress.event, donor=donor)
         else:
@@ -182,8 +182,6 @@ def run_unit(jobs: list, donor: bytes | None = None) -> dict[str, bytes]:
     """Compile one model for targets of one TOSA profile wherever this runs (any
     Executor's worker) and return each Report folder as tar bytes. ``donor``: a
     Report folder of the same lowering as tar bytes, so nothing is lowered."""
-    from .toolchain.lower import run_group
-
     with tempfile.TemporaryDirectory(prefix="labkit-sweep-") as tmp:
         donor_dir = _unpack(donor, Path(tmp) / "donor") if donor else None
         dirs = [Path(tmp) / job.key for job in jobs]

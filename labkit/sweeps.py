@@ -13,8 +13,13 @@ from typing import Callable
 
 import pandas as pd
 
-from . import cache, scheduler, targets as targets_mod
+from . import cache, scheduler
+from . import targets as targets_mod
 from .errors import CompileCancelled, LabkitError, TargetError
+from .jobs import make_job, retarget
+from .models import resolve
+from .runtime.evaluate import tosa_accuracy
+from .toolchain.export import export_module
 
 COLUMNS = ["model", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
            "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib",
@@ -69,14 +74,10 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
     progress: True for a progress bar, False for none, or a callback(done, total, label).
     cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
     """
-    from .jobs import make_job, retarget
-    from .models import resolve
-
     wanted = expand_targets(targets, system_configs, memory_modes, config_ini)
     schemes = list(quantization) if isinstance(quantization, (list, tuple)) else [quantization]
     resolved = resolve(model, example_inputs=example_inputs, name=name)
     if resolved.builtin is None and resolved.exported is None:  # export once for every quantization
-        from .toolchain.export import export_module
 
         resolved = dataclasses.replace(resolved, exported=export_module(resolved.float_module(), resolved.example()))
     jobs = []
@@ -98,8 +99,6 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
 def _accuracies(jobs, outcome, data, example) -> list:
     """Top-1 accuracy on the TOSA reference model, per row: computed once per lowering
     (the TOSA graph every target of a profile and quantization shares)."""
-    from .runtime.evaluate import tosa_accuracy
-
     found = {}
     out = []
     for job in jobs:

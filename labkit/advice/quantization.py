@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ..inputs import first_samples
 from ..jobs import vary
-from ..runtime.numerics import by_module, of_report as numerics_of
+from ..runtime.numerics import by_module
+from ..runtime.numerics import of_report as numerics_of
 from .candidate import Candidate, base_kwargs
 
 NUMERICS_SAMPLES = 16

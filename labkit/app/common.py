@@ -11,6 +11,7 @@ import threading
 from typing import Callable, ContextManager, NamedTuple
 
 from ..errors import LabkitError
+from ..views.theme import LIMIT_COLOR, PLOTLY_CONFIG
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 Theme = Callable[[], ContextManager]  # the figures' theme, entered around building them
@@ -39,8 +40,6 @@ class ModelChoice(NamedTuple):
 
 def figure_bundle(fig) -> dict:
     """A display_data output holding a plotly figure as plotly's mime type."""
-    from ..views.theme import PLOTLY_CONFIG
-
     spec = json.loads(fig.to_json())
     spec["config"] = PLOTLY_CONFIG
     title = fig.layout.title.text or "figure"
@@ -54,8 +53,6 @@ def status_html(markup: str) -> str:
 
 def error_html(headline: str, message: str) -> str:
     """One readable error line (never a traceback), in a box edged in the theme's error colour."""
-    from ..views.theme import LIMIT_COLOR
-
     return (f"<div style='padding:6px 10px;border-left:4px solid {LIMIT_COLOR};background:{LIMIT_COLOR}1F;"
             f"white-space:pre-wrap'><b>{headline}</b> {_html.escape(message)}</div>")
 

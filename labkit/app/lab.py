@@ -18,10 +18,11 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from .. import models as registry
 from .. import targets
 from ..api import STAGES, cached, warm_up
-from ..quantization import DEFAULT, SCHEMES, from_text
 from ..api import compile as compile_model
+from ..quantization import DEFAULT, SCHEMES, from_text
 from ..views import tables, theme
 from .advice_panel import AdvicePanel
 from .common import ModelChoice, StatusBox, button, describe, figure_bundle, html_bundle, one_line
@@ -36,6 +37,13 @@ REPORTS_FOLDER = "labkit-reports"  # where "Save HTML report" writes, under the 
 # The one list of output tabs.
 TABS = ("Summary", "Placement", "Cycles", "Memory", "Graph", "Numerics", "Advice", "Artifacts", "Compare", "FVP")
 
+# Every tab label whole: a tab is as wide as its label (ipywidgets gives each a fixed width and
+# cuts the label when ten do not fit), and the bar wraps to a second row before cutting one.
+_LAB_CSS = """<style>
+.labkit-lab .lm-TabBar-content { flex-wrap: wrap; }
+.labkit-lab .lm-TabBar-tab { flex: 0 0 auto !important; min-width: max-content; }
+.labkit-lab .lm-TabBar { min-height: fit-content; }
+</style>"""
 # Presentation mode scales ipywidgets' own CSS variables under the app's class.
 _PRESENTATION_CSS = """<style>
 .labkit-presentation { --jp-widgets-font-size: 20px; --jp-widgets-inline-height: 40px;
@@ -67,7 +75,6 @@ class Lab(StatusBox, widgets.VBox):
 
     def __init__(self, models: dict | None = None, *, model: str | None = None,
                  target: str = "corstone-300", presentation: bool = False, warm: bool = True):
-        from .. import models as registry
 
         self.user_models = dict(models or {})
         self.presentation = presentation
@@ -149,9 +156,9 @@ class Lab(StatusBox, widgets.VBox):
                          layout=widgets.Layout(align_items="center")),
             self.status, self.tabs,
         ]
-        if presentation:
-            children.insert(0, widgets.HTML(_PRESENTATION_CSS))
+        children.insert(0, widgets.HTML(_LAB_CSS + (_PRESENTATION_CSS if presentation else "")))
         super().__init__(children)
+        self.add_class("labkit-lab")
         if presentation:
             self.add_class("labkit-presentation")
         if self.report is None:

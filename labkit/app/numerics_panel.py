@@ -9,7 +9,8 @@ import ipywidgets as widgets
 
 from .. import formats as fmt
 from ..insights import module_label
-from ..runtime.numerics import by_module, of_report as numerics_of
+from ..runtime.numerics import by_module
+from ..runtime.numerics import of_report as numerics_of
 from ..views import tables
 from .common import ReportPanel, Theme, button, describe, figure_bundle, html_bundle
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputValueError
+from ..fx import node_origins, op_name, rows_by_origin
 from . import cost_model
 
 CPU_KERNELS = ("cmsis-nn", "portable")
@@ -110,8 +111,6 @@ class CpuKernel:
 
 def cpu_kernels_of(graph_module, core: str) -> list[CpuKernel]:
     """Every kernel the program runs outside its delegates, in execution order."""
-    from ..fx import node_origins, op_name
-
     out = []
     for node in graph_module.graph.nodes:
         if node.op != "call_function":
@@ -244,8 +243,6 @@ def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) 
     """The partitioner's operator rows with each CPU row's kernel (``kernel``, and the
     work the cost model counts in ``cpu_work``); a kernel no row accounts for (inserted by
     the Cortex-M passes) becomes a row of its own, after the row of the kernel before it."""
-    from ..fx import rows_by_origin
-
     by_name = {r["node"]: i for i, r in enumerate(rows)}
     by_origin = rows_by_origin([r.get("origins") for r in rows])
     by_row: dict[int, list[CpuKernel]] = {}

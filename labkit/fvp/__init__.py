@@ -30,8 +30,22 @@ module is named like a function it exports.
 from ..errors import FvpNotFoundError, FvpRunError, FvpTimeoutError, RunnerNotFoundError
 from .command import DEFAULT_TIMEOUT, fvp_command, semihosting_cmd_line
 from .console import PUBLISHED_LOGS, FvpRun, parse, published_log
-from .discover import (FAMILIES, FVP_BINARIES, HOW_TO_INSTALL, board, doctor_lines, family, find_fvp, find_fvps,
-                       cpu_kernels_of_report, find_runner, how_to_build_runner, missing, num_macs, runner_mode)
+from .discover import (
+                       FAMILIES,
+                       FVP_BINARIES,
+                       HOW_TO_INSTALL,
+                       board,
+                       cpu_kernels_of_report,
+                       doctor_lines,
+                       family,
+                       find_fvp,
+                       find_fvps,
+                       find_runner,
+                       how_to_build_runner,
+                       missing,
+                       num_macs,
+                       runner_mode,
+)
 from .measure import MeasuredRun, launch, read_outputs, run, write_inputs
 
 __all__ = ["run", "parse", "FvpRun", "MeasuredRun", "fvp_command", "semihosting_cmd_line", "find_fvps", "find_fvp",

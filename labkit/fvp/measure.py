@@ -13,12 +13,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import (FvpNotFoundError, FvpRunError, FvpTimeoutError, InputValueError, LabkitError,
-                      RunnerNotFoundError)
+from ..errors import FvpNotFoundError, FvpRunError, FvpTimeoutError, InputValueError, LabkitError, RunnerNotFoundError
+from ..inputs import leaves, run_inputs
+from ..report import Report
+from ..toolchain import pte as pte_file
 from .command import DEFAULT_TIMEOUT, fvp_command
 from .console import FvpRun, parse
-from .discover import (FAMILIES, HOW_TO_INSTALL, accelerator_of, board, family, find_fvp, find_fvps, find_runner,
-                       how_to_build_runner, runner_mode)
+from .discover import (
+    FAMILIES,
+    HOW_TO_INSTALL,
+    accelerator_of,
+    board,
+    family,
+    find_fvp,
+    find_fvps,
+    find_runner,
+    how_to_build_runner,
+    runner_mode,
+)
 
 # Error lines ExecuTorch's run_corstone treats as a failed run (runner_utils.py, error_regex).
 _PROBLEM = re.compile(r"(^[EF][: ].*$)|(^.*Hard fault.*$)|(^.*Assertion.*$)", re.MULTILINE)
@@ -82,7 +94,6 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="labkit-fvp-"))
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pte, work / "model.pte")
-    from ..toolchain import pte as pte_file
 
     in_specs, out_specs = pte_file.io_specs(pte_file.read(pte).program)
     names: list[str] = []
@@ -129,7 +140,6 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
 
 
 def _pte_of(report) -> Path:
-    from ..report import Report
 
     if not isinstance(report, Report):
         raise LabkitError(f"fvp.run needs the Report labkit.compile() returned, not {type(report).__name__}: "
@@ -177,7 +187,6 @@ def write_inputs(workdir: Path, inputs, specs: list) -> list[str]:
     """Write each input as the runner reads it (raw bytes in the tensor's dim order): i0.bin, i1.bin, ..."""
     import torch
 
-    from ..inputs import leaves, run_inputs
 
     tensors = tuple(leaves(run_inputs(inputs))) if inputs is not None else \
         tuple(torch.ones(s[0], dtype=s[1]) for s in specs if s is not None)

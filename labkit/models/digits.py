@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from .. import shipped
+from .spec import ModelSpec
 
 WEIGHTS = shipped.data("weights", "digits_cnn.pt")
 SPLIT_SEED = 0
@@ -112,7 +113,6 @@ example_inputs, calibration_inputs, evaluation = _samples.example_inputs, _sampl
 
 
 def spec():
-    from .spec import ModelSpec
 
     return ModelSpec(
         "digits_cnn", build, example_inputs, calibration_inputs, evaluation,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import shipped
 from . import digits
+from .spec import ModelSpec
 
 SIZE = 32
 INPUT_SHAPE = (1, 1, SIZE, SIZE)
@@ -160,7 +161,6 @@ def builder(name: str):
 
 
 def specs() -> list:
-    from .spec import ModelSpec
 
     return [ModelSpec(name, builder(name), example_inputs, calibration_inputs, evaluation,
                       description=DESCRIPTIONS[name], weights="trained", input_shapes=(INPUT_SHAPE,),

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..errors import ExampleInputError, QuantizationError
 from ..inputs import as_args
-from .pt2 import load_pt2, pt2_example_inputs
 from .builtins import get, registry
+from .pt2 import load_pt2, pt2_example_inputs
 from .spec import ModelSpec
 
 

@@ -13,12 +13,28 @@ import os
 import warnings
 from typing import Any
 
+from .. import cache
+from ..api import compile as compile_model
 from ..errors import InputValueError
-from ..inputs import (as_args, batch_size, check_finite, check_like, hash_into, leaves, random_like, same_samples,
-                      split_batch, unstack)
+from ..inputs import (
+    as_args,
+    batch_size,
+    check_finite,
+    check_like,
+    hash_into,
+    leaves,
+    random_like,
+    same_samples,
+    split_batch,
+    unstack,
+)
+from ..models import resolve
 from ..quantization import check_calibration, parse
-from ..toolchain.export import in_eval_mode
+from ..targets import resolve_target
+from ..toolchain import graph_file
+from ..toolchain.export import export_module, in_eval_mode
 from ..toolchain.native import quiet_stdout
+from ..toolchain.quantize import calibrated, compile_spec, fake_quant_graph
 from . import program as program_mod
 
 SOURCES = ("pytorch-float", "fake-quant-int8", "tosa-reference")
@@ -110,12 +126,6 @@ def same_model(m, target, quantization, calibration, example, progress, cpu_kern
     """Compile ``m`` (in the worker, cached) and the fake-quant graph of that compile:
     the one the compile kept (``report.artifacts.fake_quant``), else ``m`` quantized
     here exactly as the compile did (same quantizer, configs and calibration samples)."""
-    from ..api import compile as compile_model
-    from ..targets import resolve_target
-    from ..toolchain import graph_file
-    from ..toolchain.export import export_module
-    from ..toolchain.quantize import calibrated, compile_spec, fake_quant_graph
-
     resolved, q = resolve_target(target), parse(quantization)
     example = m.example() if m.example() is not None else example
     calib, count = _calibration(calibration)
@@ -146,7 +156,6 @@ def outputs(model, target="corstone-320", *, data=None, quantization=None, calib
     """
     import pandas as pd
 
-    from ..models import resolve
 
     m = resolve(model, example_inputs=example_inputs)
     samples, labels, described = samples_for(m, data)
@@ -249,7 +258,6 @@ def tosa_outputs(report, samples: list):
 
     import numpy as np
 
-    from .. import cache
 
     h = hashlib.sha256()
     for s in samples:

@@ -31,13 +31,15 @@ import threading
 from typing import Any, Callable
 
 from ..errors import CompileCancelled
+from ..fx import is_qdq, op_name, output_quantize, rows_by_origin
 from ..inputs import check_like, leaves
 from ..jobs import origin_of
-from ..fx import is_qdq, op_name, output_quantize
+from ..models import resolve
+from ..toolchain.attribution import tensor_rows
 from ..toolchain.export import in_eval_mode
 from ..toolchain.native import quiet_stdout
 from . import program as program_mod
-from .evaluate import samples_for, same_model
+from .evaluate import same_model, samples_for
 
 DEFAULT_SAMPLES = 16  # of the model's own evaluation data, when no data= is given
 COLUMNS = ["node", "op", "module", "source", "placement", "partition", "compared_at", "sqnr_fake_quant_db",
@@ -64,7 +66,6 @@ def numerics(model, target="corstone-320", *, data=None, example_inputs=None, qu
     """
     import torch
 
-    from ..models import resolve
 
     m = resolve(model, example_inputs=example_inputs)
     samples, _, described = samples_for(m, data)
@@ -312,9 +313,6 @@ class _TosaRows:
     the last integer tensor of a row is its output."""
 
     def __init__(self, report, rows: list[dict]):
-        from ..fx import rows_by_origin
-        from ..toolchain.attribution import tensor_rows
-
         by_origin = rows_by_origin([row.get("origins") for row in rows])
         # partition folder -> {tensor name: row}: the join the cycle attribution uses
         self.tensor_rows = {str(p.folder): tensor_rows(p, by_origin) for p in report.artifacts.partitions if p.tosa}

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputValueError, SimulationError
+from ..report import Report
 from ..toolchain import pte, vela
 from ..toolchain.native import quiet_stdout
 from ..toolchain.pte import SCALAR_TYPES, torch_dtype
@@ -21,8 +22,6 @@ from .tosa_reference import TosaPartition
 
 def load(report) -> "Program":
     """The Program of a Report (or of a saved report's folder), read once and kept."""
-    from ..report import Report
-
     if isinstance(report, (str, Path)):
         try:
             report = Report.load(Path(report))

@@ -10,8 +10,11 @@ import re
 import tempfile
 from pathlib import Path
 
+from .. import cache
 from ..errors import SimulationError
-from ..toolchain import tosa
+from ..fx import rows_by_origin, source_line
+from ..report import Partition
+from ..toolchain import attribution, tosa
 from ..toolchain.native import quiet_stdout, redirect_fds
 from ..toolchain.pte import torch_dtype
 from .tensors import NHWC, NNHWC, from_dim_order, numel
@@ -97,9 +100,6 @@ class TosaPartition:
         JSON's own record of the node."""
         import json
 
-        from ..report import Partition
-        from ..fx import rows_by_origin, source_line
-        from ..toolchain import attribution
 
         partition = Partition(0, None, self.path.parent, self.path)
         rows_file = self.path.parent.parent / "operator_rows.json"
@@ -167,7 +167,6 @@ def with_every_output(path: Path) -> tuple[bytes, list[str]]:
     import json
     import subprocess
 
-    from .. import cache
 
     data = Path(path).read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:32]

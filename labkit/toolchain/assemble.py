@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cpu import estimate as cpu_estimate, kernels as cpu_kernels
+from ..cpu import estimate as cpu_estimate
+from ..cpu import kernels as cpu_kernels
 from ..report import Artifacts, Partition, Report, tool_versions
 from . import attribution, vela
 

@@ -18,11 +18,13 @@ from typing import Callable
 from ..cpu import kernels as cpu_kernels
 from ..errors import CompileError, LabkitError, QuantizationError, VelaError, first_line
 from ..report import Partition, Report
-from . import assemble, failures, graph_file, pte as pte_file, vela
+from . import assemble, failures, graph_file, vela
+from . import pte as pte_file
 from .export import model_inputs
 from .job import CompileJob
 from .native import tool_output_to
-from .quantize import calibrated, calibrated_cortex_m as quantize_cortex_m, compile_spec, fake_quant_graph
+from .quantize import calibrated, compile_spec, fake_quant_graph
+from .quantize import calibrated_cortex_m as quantize_cortex_m
 from .rows import in_execution_order, operator_rows, program_steps
 
 Progress = Callable[[str, str], None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import QuantizationError
 from ..inputs import map_leaves
 from ..quantization import Quantization, configure
 from ..targets import Target
@@ -51,7 +52,6 @@ def calibrated_cortex_m(ep, calibration, example, quantization: Quantization | N
     from executorch.backends.cortex_m.quantizer.quantizer import CortexMQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
-    from ..errors import QuantizationError
 
     q = quantization or Quantization()
     if q != Quantization():

@@ -16,8 +16,20 @@ import plotly.graph_objects as go
 from .. import formats as fmt
 from ..insights import module_label
 from ..sources import short_source
-from .theme import (CPU_COLOR, FONT_COLOR, GRID_COLOR, LIMIT_COLOR, MEMORY_COLOR, NPU_COLOR, PLOTLY_CONFIG,
-                    SOURCE_LABELS, empty, note, px, style)
+from .theme import (
+    CPU_COLOR,
+    FONT_COLOR,
+    GRID_COLOR,
+    LIMIT_COLOR,
+    MEMORY_COLOR,
+    NPU_COLOR,
+    PLOTLY_CONFIG,
+    SOURCE_LABELS,
+    empty,
+    note,
+    px,
+    style,
+)
 
 __all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "timeline",
            "source_label", "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR",

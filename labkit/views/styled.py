@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import formats as fmt
 from ..sources import short_source
+from ..sweep_tables import ACCURACY, table
 from .theme import CPU_COLOR, NPU_COLOR
 
 _WRAP = {"white-space": "normal", "min-width": "16em", "max-width": "38em", "text-align": "left"}
@@ -131,8 +132,6 @@ def cpu_work(df: pd.DataFrame):
 
 def sweep(df: pd.DataFrame):
     """``labkit.sweep``'s table, as ``sweep_tables.table`` arranges it."""
-    from ..sweep_tables import ACCURACY, table
-
     shown = table(df)
     return _styler(shown, formats={"ms": fmt.ms, "inferences/s": fmt.rate, "cycles": fmt.cycles,
                                    "SRAM KiB": fmt.kib, "SRAM needed KiB": fmt.kib, "flash KiB": fmt.kib,

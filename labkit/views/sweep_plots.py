@@ -24,10 +24,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import targets
-from ..sweep_tables import (clock_mhz, compiled_rows, fallback_table, family_rows, model_name, non_dominated, ok_rows,
-                            pareto_front, short_config)
+from ..sweep_tables import (
+    clock_mhz,
+    compiled_rows,
+    fallback_table,
+    family_rows,
+    model_name,
+    non_dominated,
+    ok_rows,
+    pareto_front,
+    short_config,
+)
 from .plots import short_source
-from .theme import FONT_COLOR, GRID_COLOR, SOURCE_LABELS, empty, log_axis, note, px, style
+from .theme import CPU_COLOR, FONT_COLOR, GRID_COLOR, NPU_COLOR, SOURCE_LABELS, empty, log_axis, note, px, style
 
 # One colour per NPU family in every sweep figure (not the NPU / CPU colours of
 # labkit.plots, which mean "where an operator runs").
@@ -337,8 +346,6 @@ def whole_inference(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     """Every configuration's whole inference, fastest first: its NPU time (vela-estimate)
     and its CPU time (cortex-m-estimate, the bar at the estimate, the whisker the range);
     CPU-only targets ('cortex-m55', 'cortex-m85') show what the NPU buys."""
-    from .theme import CPU_COLOR, NPU_COLOR
-
     name = model_name(df, model)
     rows = compiled_rows(df)
     fig = go.Figure()

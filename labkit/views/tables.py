@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html
 
+from .styled import advice as styled_advice
+from .styled import cpu_work, numerics
+from .styled import numerics_modules as styled_modules
+from .styled import sweep as styled_sweep
+
 
 def cpu_operators(report) -> str:
     """The work on the CPU with the Ethos-U partitioner's reasons, the kernels and the cycle
     ranges (cortex-m-estimate), styled (views.styled.cpu_work)."""
-    from .styled import cpu_work
-
     work = report.cpu_work
     if work.empty:
         return "<p>Every operator runs on the NPU.</p>"
@@ -35,15 +38,11 @@ def artifacts(report) -> str:
 
 def sweep(df) -> str:
     """The sweep table (views.styled.sweep) as scrolling HTML."""
-    from .styled import sweep as styled_sweep
-
     return f"<div style='overflow-x:auto'>{styled_sweep(df).to_html()}</div>"
 
 
 def numerics_modules(modules) -> str:
     """``numerics.by_module``: the worst SQNR and the largest drop per module, worst first."""
-    from .styled import numerics_modules as styled_modules
-
     if modules.empty:
         return "<p>No operator belongs to a module.</p>"
     return f"<p><b>By module</b> (a drop is SQNR lost against the inputs):</p>{styled_modules(modules).to_html()}"
@@ -51,8 +50,6 @@ def numerics_modules(modules) -> str:
 
 def numerics_worst(table, rows: int = 8) -> str:
     """The operators where SQNR drops most, with their source lines."""
-    from .styled import numerics
-
     if not table["sqnr_drop_db"].notna().any():
         return ""
     return f"<p><b>Where error enters</b> (largest drops first):</p>{numerics(table, rows).to_html()}"
@@ -60,8 +57,6 @@ def numerics_worst(table, rows: int = 8) -> str:
 
 def advice(df) -> str:
     """``labkit.advise(report)``: each measured change, best first, with its deltas and sources."""
-    from .styled import advice as styled_advice
-
     if df.empty:
         return f"<p>{html.escape(df.attrs.get('message', 'No advice.'))}</p>"
     return f"<div style='overflow-x:auto'>{styled_advice(df, caption=False).to_html()}</div>"
