@@ -15,7 +15,6 @@ from . import shipped
 from .errors import LabkitError
 
 KERNEL = "python3"
-KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": KERNEL}
 
 
 def sources() -> list[Path]:
@@ -42,9 +41,24 @@ def notebook(source: Path):
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.update(kernel_metadata())
     nb.metadata["labkit"] = {"lesson": source.stem, "cells_sha256": cells_hash(nb)}
     return nb
+
+
+def kernel_metadata() -> dict:
+    """The kernelspec and language_info JupyterLab writes into a notebook when its kernel
+    starts, as this machine's kernel reports them: a lesson that already has them opens
+    without unsaved changes."""
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        kernelspec = {"name": KERNEL, "display_name": spec.display_name, "language": spec.language}
+    except Exception:  # noqa: BLE001 - no installed kernelspec: ipykernel's own default
+        kernelspec = {"name": KERNEL, "display_name": "Python 3 (ipykernel)", "language": "python"}
+    return {"kernelspec": kernelspec, "language_info": dict(IPythonKernel.language_info)}
 
 
 def cells_hash(nb) -> str:

@@ -87,6 +87,7 @@ _LOG_AXES = """() => {
         const r = t.getBoundingClientRect();
         return {pos: ax._id[0] === 'x' ? r.left : -r.top, text: t.textContent};
       }).sort((a, b) => a.pos - b.pos);
+      if (!ticks.length) continue;  // an axis that shows no labels (a shared axis of a subplot)
       const values = ticks.map(t => Number(t.text.replace(/,/g, '')));
       const increasing = values.length >= 2 && values.every((v, i) => !isNaN(v) && (i === 0 || v > values[i - 1]));
       if (!increasing) out.push(`${title} ${key}: ${ticks.map(t => t.text).join(', ')}`);
@@ -96,9 +97,26 @@ _LOG_AXES = """() => {
 }"""
 
 
+# Figures on show that did not draw (no plot, or no size): a blank box where a chart should be.
+_BLANK_FIGURES = """() => [...document.querySelectorAll('.jp-RenderedPlotly')]
+  .filter(out => !out.closest('.lm-mod-hidden') && out.closest('.jp-OutputArea-output')?.offsetParent !== null)
+  .filter(out => { const r = out.getBoundingClientRect();
+                   return !out.querySelector('.main-svg') || r.width < 50 || r.height < 50; })
+  .map(out => (out.querySelector('.gtitle')?.textContent || 'a figure'))"""
+
+
+def _drawn(page) -> None:
+    """Wait (a while) for every figure on show to draw: plotly draws them after the tab shows."""
+    try:
+        page.wait_for_function(f"() => ({_BLANK_FIGURES})().length === 0", timeout=20_000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: _look reports the blank figure
+        pass
+
+
 def _look(page, where: str) -> list[str]:
     """Everything wrong an audience would see on the page as it is now."""
     problems = [f"{where}: stderr in a cell: {t[:300]}" for t in page.evaluate(_STDERR)]
+    problems += [f"{where}: a figure did not draw: {t}" for t in page.evaluate(_BLANK_FIGURES)]
     problems += [f"{where}: cut short: {t}" for t in page.evaluate(_TRUNCATED)]
     problems += [f"{where}: table cut off: {t}" for t in page.evaluate(_CLIPPED_TABLES)]
     problems += [f"{where}: log axis reads wrong: {t}" for t in page.evaluate(_LOG_AXES)]
@@ -131,13 +149,30 @@ def _tab(page, title: str):
     return page.locator(".jp-OutputArea-output .lm-TabBar-tab", has_text=title).last
 
 
+# The status lines of the tab (or, outside the tabs, of the Lab) that holds the button ``label``.
+_STATUS_OF = """([label]) => {
+  const button = [...document.querySelectorAll('.jp-OutputArea-output .jupyter-button')]
+    .find(b => b.offsetParent !== null && b.textContent.trim() === label);
+  if (!button) return null;
+  const page = button.closest('.widget-tab-contents > .lm-Widget');
+  const scope = page || button.closest('.labkit-lab');
+  const lines = [...scope.querySelectorAll('.widget-html-content')]
+    .filter(e => page || !e.closest('.widget-tab')).map(e => e.textContent).join(' | ');
+  return {lines, enabled: !button.disabled};
+}"""
+
+
 def _press_and_wait(page, label: str, done: str, timeout: int = 900_000) -> None:
-    """Click the visible button ``label`` and wait for the tab's status to say ``done``."""
+    """Click the visible button ``label``, then wait until its tab's (or the Lab's) status
+    changes to one that says ``done`` (or an error) and the button can be pressed again."""
+    before = page.evaluate(_STATUS_OF, [label])["lines"]
     page.locator(".jp-OutputArea-output .jupyter-button:visible", has_text=label).last.click()
-    page.wait_for_function(
-        """([done]) => [...document.querySelectorAll('.jp-OutputArea-output .widget-html-content')]
-             .some(e => e.offsetParent !== null && (e.textContent.includes(done) || e.textContent.includes('Could not')))""",
-        arg=[done], timeout=timeout)
+    page.wait_for_function(f"""([label, done, before]) => {{
+        const s = ({_STATUS_OF})([label]);
+        return s && s.enabled && s.lines !== before && (s.lines.includes(done) || s.lines.includes('Could not'));
+      }}""", arg=[label, done, before], timeout=timeout)
+    status = page.evaluate(_STATUS_OF, [label])["lines"]
+    assert "Could not" not in status, f"{label}: {status}"
 
 
 def _every_tab(page, name: str, problems: list) -> None:
@@ -146,9 +181,10 @@ def _every_tab(page, name: str, problems: list) -> None:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(800)  # plotly's responsive figures re-lay out
         for title in TABS:
-            _tab(page, title).click()
-            page.wait_for_timeout(600)
             _tab(page, title).scroll_into_view_if_needed()
+            _tab(page, title).click()
+            page.wait_for_timeout(500)
+            _drawn(page)
             problems += _look(page, f"{name} at {size} ({width}x{height}), {title} tab")
             page.screenshot(path=str(SHOTS / f"{name}-{size}-{TABS.index(title) + 1:02d}-{title}.png"))
 
@@ -188,7 +224,7 @@ def test_lesson_1_reads_well_on_a_laptop_and_a_projector(lab_server, browser, co
         cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
         for k in range(cells.count()):
             cells.nth(k).scroll_into_view_if_needed()
-            page.wait_for_timeout(150)
+            _drawn(page)
             problems += _look(page, f"lesson 1 at {size}, code cell {k + 1}")
         page.screenshot(path=str(SHOTS / f"lesson1-{size}-end.png"))
     _every_tab(page, "lesson1-lab", problems)

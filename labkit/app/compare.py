@@ -9,6 +9,7 @@ from typing import Callable
 
 import ipywidgets as widgets
 
+from .. import formats as fmt
 from .. import targets
 from ..errors import LabkitError
 from ..sweeps import reports, sweep
@@ -150,7 +151,7 @@ class ComparePanel(StatusBox, widgets.VBox):
         best = ok.loc[ok["inference_ms"].idxmin()] if len(ok) else None
         text = f"✓ {_html.escape(str(name))}: {len(ok)} of {len(df)} configurations"
         if best is not None:
-            text += (f"; fastest {_html.escape(best['accelerator'])} at {best['inference_ms']:.3g} ms "
+            text += (f"; fastest {_html.escape(best['accelerator'])} at {fmt.ms(best['inference_ms'])} ms "
                      f"(Vela estimate)")
         if failed.any():
             text += f"; {int(failed.sum())} failed (see the table)"

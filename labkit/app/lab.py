@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from .. import formats as fmt
 from .. import models as registry
 from .. import targets
 from ..api import STAGES, cached, warm_up
@@ -352,11 +353,9 @@ class Lab(StatusBox, widgets.VBox):
         self.progress.value, self.progress.bar_style = len(STAGES), "success"
         self.stage.value = ""
         s = report.results
-        warnings = "".join(f"<li>{_html.escape(w)}</li>" for w in report.warnings)
-        with self.theme():
+        with self.theme():  # the card carries the report's warnings: the tab draws all at once
             pages = {
-                "Summary": [figure_bundle(plots.summary_card(report)), figure_bundle(plots.timeline(report)),
-                            html_bundle(f"<ul>{warnings}</ul>" if warnings else "")],
+                "Summary": [figure_bundle(plots.summary_card(report)), figure_bundle(plots.timeline(report))],
                 "Placement": [figure_bundle(plots.placement(report)), html_bundle(tables.cpu_operators(report))],
                 "Cycles": [figure_bundle(plots.cycles(report)), figure_bundle(plots.module_treemap(report))],
                 "Memory": [figure_bundle(plots.memory(report))],
@@ -369,10 +368,10 @@ class Lab(StatusBox, widgets.VBox):
         self.advice.show(report)
         self.graph.show(report)
         self.export_button.disabled = False
-        cpu = (f"; CPU {s['cpu_ms_low']:.3g}–{s['cpu_ms_high']:.3g} ms (cortex-m-estimate)"
+        cpu = (f"; CPU {fmt.ms_range(s['cpu_ms_low'], s['cpu_ms_high'])} ms (cortex-m-estimate)"
                if "cpu_ms_low" in s else "")
-        self._say(f"✓ {describe(report)}: NPU {s['inference_ms']:.3f} ms, {int(s['total_cycles']):,} cycles "
-                  f"({plots.source_label(report)}){cpu} · {how}")
+        self._say(f"✓ {describe(report)}: NPU {fmt.ms(s['inference_ms'])} ms, {fmt.cycles(s['total_cycles'])} NPU "
+                  f"cycles ({plots.source_label(report)}){cpu} · {how}")
 
     def theme(self):
         """The figure theme of this Lab: presentation (larger) or normal."""

@@ -419,9 +419,11 @@ def summary_card(report) -> go.Figure:
     fig.update_layout(grid=dict(rows=rows, columns=columns, pattern="independent"))
     cpu = (f"CPU: {t.cpu_core}, {s['cpu_kernels']} kernels, cortex-m-estimate · whole inference "
            f"{fmt.ms_range(s['total_ms_low'], s['total_ms_high'])} ms · " if "cpu_ms_est" in s else "")
+    warnings = "".join(f"<br><span style='color:{CPU_COLOR}'>⚠</span> {_wrap(w, 130)}" for w in report.warnings)
     note(fig, f"NPU {fmt.rate(s['inferences_per_s'])} inferences/s at {fmt.mhz(t.clock_hz)} MHz · {cpu}"
                f"NPU numbers: {source_label(report)} · torch {s['torch_version']}, executorch "
-               f"{s['executorch_version']}, vela {s['vela_version']}", below=5)
+               f"{s['executorch_version']}, vela {s['vela_version']}{warnings}", below=5)
+    fig.update_layout(height=fig.layout.height + px(16) * warnings.count("<br>"))
     return fig
 
 

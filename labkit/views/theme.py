@@ -25,7 +25,7 @@ GRID_COLOR = "rgba(128, 128, 128, 0.25)"
 FONT_SIZE = 12
 PRESENTATION_SCALE = 1.5
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # for every place a figure is shown
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}  # for every place a figure is shown
 
 SOURCE_LABELS = {  # every number's source, as a figure names it
     "vela-estimate": "Vela estimate",

@@ -178,3 +178,11 @@ def test_a_wide_cpu_range_does_not_squeeze_the_npu_bars(u55):
     assert reach > 1.12 * bars  # this report has such a whisker
     assert fig.layout.xaxis.range[1] == pytest.approx(1.12 * bars)
     assert any(a.text.startswith("range to ") for a in fig.layout.annotations)
+
+
+def test_the_summary_card_carries_the_reports_warnings(u55):
+    """The warnings (random weights here) are part of the card, so the Summary tab draws at once
+    instead of showing a lone bullet while the figures render."""
+    assert u55.warnings
+    note = next(a.text for a in plots.summary_card(u55).layout.annotations if "inferences/s" in a.text)
+    assert all(w.split(":")[0] in note for w in u55.warnings)
