@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, styled
+from .. import formats as fmt
 from .theme import CPU_COLOR, NPU_COLOR, PLOTLY_CONFIG, SOURCE_NOTES
 
 _CSS = """
@@ -27,21 +28,21 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 details { margin: .5em 0 1em; } summary { cursor: pointer; } .scroll { overflow-x: auto; }
 """ % {"cpu": CPU_COLOR, "npu": NPU_COLOR}
 
-_SUMMARY_ROWS = [  # (field, label, format)
-    ("inference_ms", "NPU time (ms, vela-estimate)", "{:.4f}"), ("inferences_per_s", "NPU inferences per second",
-                                                                   "{:,.1f}"),
-    ("cpu_ms_low", "CPU time, low (ms, cortex-m-estimate)", "{:.4f}"),
-    ("cpu_ms_high", "CPU time, high (ms, cortex-m-estimate)", "{:.4f}"),
-    ("total_ms_low", "total NPU + CPU, low (ms)", "{:.4f}"), ("total_ms_high", "total NPU + CPU, high (ms)", "{:.4f}"),
-    ("cpu_core", "CPU", "{}"), ("cpu_kernels", "CPU kernels", "{}"),
-    ("total_cycles", "total cycles", "{:,.0f}"), ("npu_cycles", "NPU cycles", "{:,.0f}"),
-    ("sram_access_cycles", "SRAM access cycles", "{:,.0f}"), ("dram_access_cycles", "DRAM access cycles", "{:,.0f}"),
-    ("flash_access_cycles", "flash access cycles", "{:,.0f}"), ("macs", "MACs", "{:,.0f}"),
-    ("sram_kib", "SRAM used (KiB)", "{:,.1f}"), ("sram_limit_kib", "SRAM limit of the memory mode (KiB)", "{:,.0f}"),
-    ("flash_kib", "flash used (KiB)", "{:,.1f}"), ("dram_kib", "DRAM used (KiB)", "{:,.1f}"),
-    ("npu_ops", "operators on the NPU", "{}"), ("cpu_ops", "operators on the CPU", "{}"),
-    ("partitions", "NPU partitions", "{}"), ("pte_bytes", ".pte size (bytes)", "{:,}"),
-    ("clock_hz", "clock (MHz)", None),
+_SUMMARY_ROWS = [  # (field, label, format: labkit.formats' one per quantity)
+    ("inference_ms", "NPU time (ms, vela-estimate)", fmt.ms), ("inferences_per_s", "NPU inferences per second", fmt.rate),
+    ("cpu_ms_low", "CPU time, low (ms, cortex-m-estimate)", fmt.ms),
+    ("cpu_ms_high", "CPU time, high (ms, cortex-m-estimate)", fmt.ms),
+    ("total_ms_low", "whole inference NPU + CPU, low (ms)", fmt.ms),
+    ("total_ms_high", "whole inference NPU + CPU, high (ms)", fmt.ms),
+    ("cpu_core", "CPU", str), ("cpu_kernels", "CPU kernels", str),
+    ("total_cycles", "NPU cycles (vela-estimate)", fmt.cycles), ("npu_cycles", "of which MAC compute", fmt.cycles),
+    ("sram_access_cycles", "SRAM access cycles", fmt.cycles), ("dram_access_cycles", "DRAM access cycles", fmt.cycles),
+    ("flash_access_cycles", "flash access cycles", fmt.cycles), ("macs", "MACs", fmt.cycles),
+    ("sram_kib", "SRAM used (KiB)", fmt.kib), ("sram_limit_kib", "SRAM limit of the memory mode (KiB)", fmt.kib),
+    ("flash_kib", "flash used (KiB)", fmt.kib), ("dram_kib", "DRAM used (KiB)", fmt.kib),
+    ("npu_ops", "operators on the NPU", str), ("cpu_ops", "operators on the CPU", str),
+    ("partitions", "NPU partitions", str), ("pte_bytes", ".pte size (bytes)", fmt.cycles),
+    ("clock_hz", "clock (MHz)", fmt.mhz),
 ]
 _TOOLS = ["torch_version", "executorch_version", "vela_version", "tosa_tools_version", "compile_seconds",
           "weights", "cache_key"]
@@ -92,18 +93,13 @@ def _e(value) -> str:
 
 
 def _summary_table(report) -> str:
-    s = report.results
+    s = report.summary  # the target's facts (clock, CPU) with the results
     rows = []
-    for field, label, fmt in _SUMMARY_ROWS:
+    for field, label, format_one in _SUMMARY_ROWS:
         if field not in s:
             continue
         value = s[field]
-        if field == "clock_hz":
-            text = f"{value / 1e6:,.0f}"
-        elif pd.isna(value):
-            text = "none" if field == "sram_limit_kib" else "n/a"
-        else:
-            text = fmt.format(value)
+        text = ("none" if field == "sram_limit_kib" else fmt.MISSING) if pd.isna(value) else format_one(value)
         rows.append((label, text))
     cpu = "; CPU rows: cortex-m-estimate, " + str(s["cpu_source"]) if "cpu_source" in s else ""
     return _kv_table(rows, f"source: {plots.source_label(report)}{cpu}")

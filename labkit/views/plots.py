@@ -250,8 +250,9 @@ def timeline(report) -> go.Figure:
     for seg in segments:
         npu = seg["kind"] == "NPU"
         lane = "NPU · vela-estimate" if npu else "CPU · cortex-m-estimate"
-        hover = (f"<b>{seg['label']}</b><br>{seg['est']:.4f} ms" if npu else
-                 f"<b>{seg['label']}</b><br>{seg['low']:.4f}–{seg['high']:.4f} ms, est. {seg['est']:.4f}")
+        hover = (f"<b>{seg['label']}</b><br>{fmt.ms(seg['est'])} ms (vela-estimate)" if npu else
+                 f"<b>{seg['label']}</b><br>{fmt.ms_range(seg['low'], seg['high'])} ms, est. {fmt.ms(seg['est'])} "
+                 "(cortex-m-estimate)")
         fig.add_bar(y=[lane], x=[seg["est"]], base=[start], orientation="h", showlegend=False,
                     marker_color=NPU_COLOR if npu else CPU_COLOR, hovertext=[hover + "<br>" + seg["detail"]],
                     hovertemplate="%{hovertext}<extra></extra>",
@@ -262,9 +263,9 @@ def timeline(report) -> go.Figure:
     fig.update_layout(barmode="overlay", bargap=0.35)
     fig.update_xaxes(title_text="ms from the start of the inference")
     fig.update_yaxes(categoryorder="array", categoryarray=["CPU · cortex-m-estimate", "NPU · vela-estimate"])
-    note(fig, f"NPU {s['npu_ms']:.3f} ms at {t.clock_hz / 1e6:.0f} MHz · CPU {s['cpu_ms_low']:.3f}–"
-              f"{s['cpu_ms_high']:.3f} ms on {t.cpu_core} ({s['cpu_kernels']} kernels) · total "
-              f"{s['total_ms_low']:.3f}–{s['total_ms_high']:.3f} ms", below=45)
+    note(fig, f"NPU {fmt.ms(s['npu_ms'])} ms at {fmt.mhz(t.clock_hz)} MHz · CPU "
+              f"{fmt.ms_range(s['cpu_ms_low'], s['cpu_ms_high'])} ms on {t.cpu_core} ({s['cpu_kernels']} kernels) · "
+              f"whole inference {fmt.ms_range(s['total_ms_low'], s['total_ms_high'])} ms", below=45)
     return fig
 
 

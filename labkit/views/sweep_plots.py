@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import formats as fmt
 from .. import targets
 from ..sweep_tables import (
     clock_mhz,
@@ -80,7 +81,7 @@ def _failed_note(df: pd.DataFrame) -> str:
 
 def _hover(row) -> str:
     return (f"<b>{row['accelerator']}</b> · {short_config(row['system_config'])} · {row['memory_mode']}"
-            f"<br>{row['inference_ms']:.4f} ms · {row['inferences_per_s']:,.0f} inferences/s"
+            f"<br>{fmt.ms(row['inference_ms'])} ms · {fmt.rate(row['inferences_per_s'])} inferences/s"
             f"<br>{int(row['total_cycles']):,} cycles at {clock_mhz(row):,.0f} MHz"
             f"<br>SRAM {row['sram_kib']:,.1f} KiB · flash {row['flash_kib']:,.1f} KiB"
             f" · DRAM {row['dram_kib']:,.1f} KiB"
@@ -357,10 +358,10 @@ def whole_inference(df: pd.DataFrame, *, model: str | None = None) -> go.Figure:
     labels = [f"{a} · CPU only" if f == "cortex-m" else f"{a} · {short_config(sc)} · {mm}"
               for a, f, sc, mm in zip(rows["accelerator"], rows["family"], rows["system_config"], rows["memory_mode"])]
     fig.add_bar(y=labels, x=rows["npu_ms"].fillna(0), orientation="h", name="NPU (vela-estimate)",
-                marker_color=NPU_COLOR, hovertemplate="%{y}<br>NPU %{x:.4f} ms<extra></extra>")
+                marker_color=NPU_COLOR, hovertemplate="%{y}<br>NPU %{x:.3r} ms (vela-estimate)<extra></extra>")
     fig.add_bar(y=labels, x=rows["cpu_ms_est"], orientation="h", name="CPU (cortex-m-estimate, low–high)",
                 marker_color=CPU_COLOR, customdata=rows[["cpu_ms_low", "cpu_ms_high", "cpu_core"]].to_numpy(),
-                hovertemplate="%{y}<br>CPU %{customdata[0]:.4f}–%{customdata[1]:.4f} ms on %{customdata[2]}"
+                hovertemplate="%{y}<br>CPU %{customdata[0]:.3r}–%{customdata[1]:.3r} ms on %{customdata[2]} (cortex-m-estimate)"
                               "<extra></extra>",
                 error_x=dict(type="data", symmetric=False, array=rows["cpu_ms_high"] - rows["cpu_ms_est"],
                              arrayminus=rows["cpu_ms_est"] - rows["cpu_ms_low"], color=FONT_COLOR, thickness=1.2))
