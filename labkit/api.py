@@ -7,12 +7,12 @@ import threading
 from typing import Any, Callable
 
 from . import cache as disk_cache  # `cache` is compile()'s flag
-from . import scheduler
+from . import hardware, scheduler
 from .errors import ModelTooLargeError
 from .jobs import CompiledFrom, make_job
 from .models import resolve
 from .report import Report
-from .targets import Target, resolve_target
+from .targets import Target
 from .toolchain.job import STAGES, CompileJob
 
 __all__ = ["compile", "cached", "warm_up", "STAGES"]
@@ -21,7 +21,7 @@ _ASKED = ("model", "example_inputs", "calibration_inputs", "quantization", "cali
           "cpu", "config_ini")
 
 
-def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None,
+def compile(model: Any, target: "str | Target | None" = None, *, board=None, example_inputs=None,
             calibration_inputs=None, quantization=None, calibration: int | None = None,
             system_config: str | None = None, memory_mode: str | None = None,
             config_ini: str | None = None, cache: bool = True, in_process: bool = False,
@@ -32,8 +32,11 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
 
     model: a built-in name (see ``labkit models``), an nn.Module (with ``example_inputs``),
         a ``(module, example_inputs)`` pair, a ModelSpec, or the path of a torch.export ``.pt2`` file.
-    target: a preset ('corstone-300', 'corstone-320'), an accelerator ('ethos-u55-128', ...)
-        or a Target; ``system_config`` / ``memory_mode`` / ``config_ini`` override its parts.
+    target: a preset ('corstone-300', 'corstone-320', the default), an accelerator ('ethos-u55-128',
+        ...) or a Target; ``system_config`` / ``memory_mode`` / ``config_ini`` override its parts.
+    board: a board instead of a target (an id of ``labkit.boards()``, e.g. 'alif-e8-hp', or your own
+        as a dict or .toml file): its NPU, clocks and memory regions; the report then says whether
+        the whole deployment fits each region (``report.deployment``, ``report.regions``).
     quantization: a scheme ('int8', the default; 'int8-per-tensor', 'a16w8', 'a8w4'), or a mapping
         with a 'default' scheme and overrides by nn.Module path or type, e.g.
         ``{"default": "int8", "features.1": "a16w8", torch.nn.Linear: "a16w8"}``.
@@ -48,10 +51,11 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     progress: True for a progress bar through the stages, False for none, or a callback(stage, detail).
     cancel: set this Event to stop the compile (CompileCancelled; nothing is cached).
     allow_overflow: return the Report (with a warning) even when the model needs more SRAM than the
-        memory mode provides, instead of raising ModelTooLargeError.
+        memory mode provides (or, on a board, more of a region than it has), instead of raising
+        ModelTooLargeError.
     """
     asked = {k: v for k, v in locals().items() if k in _ASKED}
-    resolved = resolve_target(target, system_config, memory_mode, config_ini, cpu)
+    resolved = hardware.resolve(target, board, system_config, memory_mode, config_ini, cpu)
     m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
     job = make_job(m, resolved, quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
     shown = scheduler.Progress(progress, label=f"{job.model} → {job.target.accelerator}")
@@ -59,6 +63,9 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     if job.key in outcome.errors:
         raise outcome.errors[job.key]
     report = _as_asked(outcome.reports[job.key], job, CompiledFrom(m, job, asked))
+    if not report.fits and not allow_overflow and report.board is not None:
+        raise ModelTooLargeError(hardware.overflow_message(report.model, report.target, report.regions,
+                                                           report.deployment), report)
     if not report.fits and not allow_overflow:
         s = report.summary
         raise ModelTooLargeError(
@@ -68,7 +75,8 @@ def compile(model: Any, target: "str | Target" = "corstone-320", *, example_inpu
     return report
 
 
-def cached(model: Any, target: "str | Target" = "corstone-320", *, example_inputs=None, calibration_inputs=None,
+def cached(model: Any, target: "str | Target | None" = None, *, board=None, example_inputs=None,
+           calibration_inputs=None,
            quantization=None, calibration: int | None = None, system_config: str | None = None,
            memory_mode: str | None = None, config_ini: str | None = None,
            name: str | None = None, cpu_kernels: str = "cmsis-nn", cpu: str | None = None) -> Report | None:
@@ -77,7 +85,7 @@ def cached(model: Any, target: "str | Target" = "corstone-320", *, example_input
     own model is exported once to compute its key)."""
     asked = {k: v for k, v in locals().items() if k in _ASKED}
     m = resolve(model, example_inputs=example_inputs, calibration_inputs=calibration_inputs, name=name)
-    job = make_job(m, resolve_target(target, system_config, memory_mode, config_ini, cpu),
+    job = make_job(m, hardware.resolve(target, board, system_config, memory_mode, config_ini, cpu),
                    quantization=quantization, calibration=calibration, cpu_kernels=cpu_kernels)
     report = disk_cache.lookup(job.key)
     if report is None:

@@ -8,7 +8,6 @@ above it (``labkit.advise(report)``, ``labkit.simulate(report, inputs)``,
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import hardware, insights
 from . import formats as fmt
-from . import insights
 from .errors import CorruptReportError
 from .targets import Target
 
-_FILES = ("summary.json", "operators.json", "layers.json", "delegation.json", "meta.json")
+_FILES = ("summary.json", "operators.json", "layers.json", "delegation.json", "buffers.json", "meta.json")
+BUFFER_COLUMNS = ["item", "kind", "bytes", "partition", "source"]
 TOOLS = {"torch": "torch", "executorch": "executorch", "vela": "ethos-u-vela", "tosa_tools": "tosa-tools"}
 
 
@@ -93,6 +93,8 @@ class Report:
     results    pandas Series: what the compile produced (cycles, time, memory, op counts,
                versions, ``source``), saved as summary.json
     summary    one row: the model and the target's facts, then ``results`` (derived, read-only)
+    buffers    what a deployment of the program needs, one row per buffer (item, kind, bytes, partition,
+               source): the .pte's parts, each NPU partition's scratch, ExecuTorch's planned buffers, ...
     operators  one row per operator of the exported graph the partitioner saw, in the order the
                program runs them (each NPU partition's rows together, where its delegate is called)
     layers     Vela's per-layer table, all partitions (``partition`` column) in the order they run
@@ -102,8 +104,9 @@ class Report:
 
     def __init__(self, results: pd.Series, operators: pd.DataFrame, layers: pd.DataFrame,
                  delegation: pd.DataFrame, artifacts: Artifacts, warnings: list[str] | None = None,
-                 directory: Path | None = None, *, target: Target, model: str):
+                 directory: Path | None = None, *, target: Target, model: str, buffers: pd.DataFrame | None = None):
         self.model = model
+        self.buffers = buffers if buffers is not None else pd.DataFrame(columns=BUFFER_COLUMNS)
         self.target = target
         self.results = results
         self.operators = operators
@@ -129,10 +132,10 @@ class Report:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "summary.json").write_text(self.results.to_json(indent=1))
-        for name in ("operators", "layers", "delegation"):
+        for name in ("operators", "layers", "delegation", "buffers"):
             getattr(self, name).to_json(directory / f"{name}.json", orient="table", index=False, indent=1)
         meta = {"artifacts": self.artifacts.to_json(directory), "warnings": self.warnings,
-                "target": dataclasses.asdict(self.target), "model": self.model}
+                "target": self.target.to_json(), "model": self.model}
         (directory / "meta.json").write_text(json.dumps(meta, indent=1))
         # The manifest is written last: an entry without a matching one is incomplete.
         manifest = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*"))
@@ -152,16 +155,16 @@ class Report:
                 raise CorruptReportError("files missing from the manifest")
             results = pd.read_json(directory / "summary.json", typ="series")
             frames = {n: pd.read_json(directory / f"{n}.json", orient="table")
-                      for n in ("operators", "layers", "delegation")}
+                      for n in ("operators", "layers", "delegation", "buffers")}
             meta = json.loads((directory / "meta.json").read_text())
             artifacts = Artifacts.from_json(meta["artifacts"], directory)
-            target, model = Target(**meta["target"]), meta["model"]
+            target, model = _target(meta["target"]), meta["model"]
         except CorruptReportError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise CorruptReportError(f"{type(e).__name__}: {e}") from None
         return cls(results, frames["operators"], frames["layers"], frames["delegation"], artifacts,
-                   meta.get("warnings"), directory, target=target, model=model)
+                   meta.get("warnings"), directory, target=target, model=model, buffers=frames["buffers"])
 
     # ------------------------------------------------------------ analysis
     def by_module(self, depth: int = 1) -> pd.DataFrame:
@@ -169,8 +172,27 @@ class Report:
         return insights.by_module(self.operators, depth)
 
     @property
+    def board(self):
+        """The hardware.Board this report was compiled for, or None."""
+        return self.target.board
+
+    @property
+    def deployment(self) -> pd.DataFrame:
+        """Every buffer of the deployment in the memory region it occupies (item, region,
+        bytes, source, kind, counted): on the board, or in the memory mode's own areas."""
+        return hardware.deployment(self.buffers, self.target)
+
+    @property
+    def regions(self) -> pd.DataFrame:
+        """Per memory region the deployment uses: size, used, margin, fits."""
+        return hardware.regions(self.deployment, self.target, self.results.get("sram_limit_kib"))
+
+    @property
     def fits(self) -> bool:
-        """False when Vela's SRAM use exceeds what the memory mode provides."""
+        """On a board: whether every memory region holds what the deployment puts there.
+        Otherwise: False when Vela's SRAM use exceeds what the memory mode provides."""
+        if self.board is not None:
+            return bool(self.regions["fits"].all())
         limit = self.results.get("sram_limit_kib")
         return limit is None or pd.isna(limit) or not self.results["sram_kib"] > limit
 
@@ -242,6 +264,11 @@ class Report:
             f"vela {s['vela_version']}",
         ]
         return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
+
+
+def _target(data: dict) -> Target:
+    board = data.get("board")
+    return Target(**{**data, "board": hardware.board(board) if board else None})
 
 
 def _sha256(path: Path) -> str:

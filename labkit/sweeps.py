@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import cache, scheduler
+from . import cache, hardware, scheduler
 from . import targets as targets_mod
 from .errors import CompileCancelled, LabkitError, TargetError
 from .jobs import make_job, retarget
@@ -21,11 +21,11 @@ from .models import resolve
 from .runtime.evaluate import tosa_accuracy
 from .toolchain.export import export_module
 
-COLUMNS = ["model", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
+COLUMNS = ["model", "board", "quantization", "accelerator", "family", "macs_per_cycle", "system_config", "memory_mode",
            "total_cycles", "npu_cycles", "inference_ms", "inferences_per_s", "sram_kib", "sram_need_kib", "flash_kib",
            "dram_kib", "npu_ops", "cpu_ops", "partitions", "macs", "fits", "accuracy", "source", "npu_ms",
            "cpu_core", "cpu_kernels", "cpu_ms_low", "cpu_ms_est", "cpu_ms_high", "total_ms_low", "total_ms_high",
-           "from_cache", "cache_key", "error"]
+           "tightest_region", "margin_kib", "from_cache", "cache_key", "error"]
 
 
 def expand_targets(targets="all", system_configs=None, memory_modes=None, config_ini=None) -> list:
@@ -54,7 +54,7 @@ def expand_targets(targets="all", system_configs=None, memory_modes=None, config
     return out
 
 
-def sweep(model, targets="all", *, quantization=None, data=None, system_configs=None, memory_modes=None,
+def sweep(model, targets=None, *, boards=None, quantization=None, data=None, system_configs=None, memory_modes=None,
           executor: cf.Executor | None = None, example_inputs=None, config_ini: str | None = None,
           name: str | None = None, progress: "bool | Callable[[int, int, str], None]" = True,
           cancel: threading.Event | None = None, cpu_kernels: str = "cmsis-nn") -> pd.DataFrame:
@@ -64,8 +64,11 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
     lowerings run in parallel, in labkit worker processes or on ``executor``. Every
     row's full Report is cached like a single compile (``reports(df)`` loads them).
 
-    targets: 'all', 'u55', 'u65', 'u85', or a list of presets, accelerators and CPU-only targets
-        ('cortex-m55', 'cortex-m85': the same model without an NPU).
+    targets: 'all' (the default), 'u55', 'u65', 'u85', or a list of presets, accelerators and CPU-only
+        targets ('cortex-m55', 'cortex-m85': the same model without an NPU).
+    boards: instead of targets, 'all' or a list of boards (ids of ``labkit.boards()``, or your own):
+        which boards run the model, how fast, and whether it fits each (``fits``, the tightest
+        memory region and its margin).
     quantization: a scheme or mapping as for ``labkit.compile``, or a list of them to compare.
     cpu_kernels: the kernels of the operators outside the NPU, as for ``labkit.compile``.
     data: evaluation data ((inputs, labels), as for ``labkit.evaluate``); with it, or with the
@@ -74,11 +77,16 @@ def sweep(model, targets="all", *, quantization=None, data=None, system_configs=
     progress: True for a progress bar, False for none, or a callback(done, total, label).
     cancel: set this Event to stop; finished targets stay cached, CompileCancelled is raised.
     """
-    wanted = expand_targets(targets, system_configs, memory_modes, config_ini)
+    if boards is not None:
+        if targets is not None:
+            raise TargetError("Give targets or boards, not both.")
+        chosen = list(hardware.presets()) if boards == "all" else [boards] if isinstance(boards, str) else boards
+        wanted = [hardware.board(b).target() for b in chosen]
+    else:
+        wanted = expand_targets("all" if targets is None else targets, system_configs, memory_modes, config_ini)
     schemes = list(quantization) if isinstance(quantization, (list, tuple)) else [quantization]
     resolved = resolve(model, example_inputs=example_inputs, name=name)
     if resolved.builtin is None and resolved.exported is None:  # export once for every quantization
-
         resolved = dataclasses.replace(resolved, exported=export_module(resolved.float_module(), resolved.example()))
     jobs = []
     for scheme in schemes:
@@ -120,7 +128,8 @@ def _table(jobs, outcome) -> pd.DataFrame:
         error = outcome.errors.get(job.key)
         if error is not None and not isinstance(error, LabkitError):
             error = f"{type(error).__name__}: {error}"
-        row = {"model": job.model, "quantization": job.quantization.describe(), "accelerator": t.accelerator,
+        row = {"model": job.model, "board": t.board.id if t.board is not None else "",
+               "quantization": job.quantization.describe(), "accelerator": t.accelerator,
                "family": t.family, "macs_per_cycle": t.macs,
                "system_config": t.system_config, "memory_mode": t.memory_mode, "cache_key": job.key,
                "sram_need_kib": float("nan"), "error": str(error or "")}
@@ -130,6 +139,9 @@ def _table(jobs, outcome) -> pd.DataFrame:
             row["from_cache"] = report.from_cache
             row["fits"] = report.fits  # False: needs more SRAM than the memory mode gives
             row["sram_need_kib"] = report.sram_need_kib
+            if t.board is not None:  # how close the whole deployment comes to filling the board
+                tight = report.regions.sort_values("margin").iloc[0]
+                row.update(tightest_region=tight["region"], margin_kib=tight["margin"] / 1024)
         rows.append(row)
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
 

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import re
+import dataclasses
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -85,6 +86,11 @@ class Target:
     config_ini: str | None = None  # None: Vela's bundled Arm/vela.ini
     preset: str | None = None
     cpu: str | None = None  # the Cortex-M core; None: the family's (FAMILY_CPU)
+    board: object = None  # the hardware.Board this target models, if it came from one
+
+    @property
+    def label_prefix(self) -> str:
+        return f"{self.board.id}: " if self.board is not None else ""
 
     @property
     def has_npu(self) -> bool:
@@ -114,15 +120,15 @@ class Target:
 
     @property
     def cpu_clock_hz(self) -> float:
-        """The CPU's clock: assumed to be the system config's core clock (the NPU's), as the
-        Corstone reference designs clock both from one source."""
-        return self.clock_hz
+        """The CPU's clock: the board's; else assumed to be the system config's core clock
+        (the NPU's), as the Corstone reference designs clock both from one source."""
+        return float(self.board.cpu_clock_hz) if self.board is not None else self.clock_hz
 
     @property
     def label(self) -> str:
         if not self.has_npu:
             return f"{self.accelerator} · CPU only"
-        return f"{self.accelerator} · {self.system_config} · {self.memory_mode}"
+        return f"{self.label_prefix}{self.accelerator} · {self.system_config} · {self.memory_mode}"
 
     @property
     def vela_config_path(self) -> str:
@@ -156,13 +162,22 @@ class Target:
             ini_bytes = f.read()
         import hashlib
 
-        return {
+        key = {
             "accelerator": self.accelerator,
             "system_config": self.system_config,
             "memory_mode": self.memory_mode,
             "vela_ini_sha256": hashlib.sha256(ini_bytes).hexdigest(),
             "cpu": self.cpu_core,
         }
+        if self.board is not None:  # the CPU's time in the results is at the board's own CPU clock
+            key["cpu_clock_hz"] = self.cpu_clock_hz
+        return key
+
+    def to_json(self) -> dict:
+        """The fields as JSON holds them (a board as its dict); report.Report.load reads it back."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["board"] = self.board.to_dict() if self.board is not None else None
+        return out
 
     def vela_ini_argument(self) -> str:
         """The value for ExecuTorch's ``config_ini``: Vela resolves 'Arm/vela.ini'."""

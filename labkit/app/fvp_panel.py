@@ -65,8 +65,7 @@ class FvpPanel(Background, widgets.VBox):
             t = report.target
             gaps = fvp.missing(t.accelerator)
             where = f" for {_html.escape(str(t.accelerator))} ({_html.escape(fvp.board(t.accelerator))})"
-            build = fvp.how_to_build_runner(t.accelerator, t.system_config, t.memory_mode,
-                                            fvp.cpu_kernels_of_report(report))
+            build = fvp.how_to_build_runner(report)
         self.output.outputs = ()
         if gaps:
             self.button.disabled = True

@@ -19,8 +19,8 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from .. import formats as fmt
+from .. import hardware, targets
 from .. import models as registry
-from .. import targets
 from ..api import STAGES, cached, warm_up
 from ..api import compile as compile_model
 from ..quantization import DEFAULT, SCHEMES, from_text
@@ -75,7 +75,8 @@ class Lab(StatusBox, widgets.VBox):
     """
 
     def __init__(self, models: dict | None = None, *, model: str | None = None,
-                 target: str = "corstone-300", presentation: bool = False, warm: bool = True):
+                 target: str = "corstone-300", board: str | None = None, presentation: bool = False,
+                 warm: bool = True):
 
         self.user_models = dict(models or {})
         self.presentation = presentation
@@ -91,6 +92,10 @@ class Lab(StatusBox, widgets.VBox):
         self.accelerator = widgets.Dropdown(options=[*((a, a) for a in targets.accelerators()),
                                                      *((f"{c} (CPU only)", c) for c in targets.CPU_ONLY)],
                                             description="NPU", style=wide)
+        self.board = widgets.Dropdown(options=[("none: pick the NPU yourself", "")] + [
+            (f"{b.id}: {b.name}", b.id) for b in hardware.presets().values()], value="", description="board",
+            style=wide, layout=widgets.Layout(width="max-content"),
+            tooltip="a real board: its NPU, clocks and memory regions (labkit.boards())")
         self.system_config = widgets.Dropdown(description="system config", style=wide,
                                               layout=widgets.Layout(width="max-content"))
         self.memory_mode = widgets.Dropdown(description="memory mode", style=wide,
@@ -144,10 +149,14 @@ class Lab(StatusBox, widgets.VBox):
         self.system_config.observe(self._on_system_config, "value")
         for w in (self.model, self.memory_mode, self.quantization, self.overrides, self.cpu_kernels):
             w.observe(lambda _c: self._on_selection(), "value")
+        self.board.observe(self._on_board, "value")
         self.apply_preset(target) if target in targets.PRESETS else self._set_accelerator(target)
+        if board:
+            self.board.value = hardware.board(board).id
 
         children = [  # what to compile, for which hardware, how; then the action and its progress
             self.model,
+            self.board,
             widgets.HBox([self.accelerator, widgets.HTML("&nbsp;or a reference system:&nbsp;"),
                           *self.presets.values()], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
             widgets.HBox([self.system_config, self.memory_mode], layout=widgets.Layout(flex_flow="row wrap")),
@@ -168,12 +177,13 @@ class Lab(StatusBox, widgets.VBox):
             warm_up()  # in the background: the first Compile does not wait for the toolchain's imports
 
     # ------------------------------------------------------------ choices
-    def selection(self) -> tuple[str, str, str, str, str, str]:
-        """(model, accelerator, system config, memory mode, quantization, CPU kernels) as chosen now."""
+    def selection(self) -> tuple[str, str, str, str, str, str, str]:
+        """(model, accelerator, system config, memory mode, quantization, CPU kernels, board) as
+        chosen now (board '' for none)."""
         quantization = self.quantization.value + (f"; {self.overrides.value.strip()}"
                                                   if self.overrides.value.strip() else "")
         return (self.model.value, self.accelerator.value, self.system_config.value, self.memory_mode.value,
-                quantization, self.cpu_kernels.value)
+                quantization, self.cpu_kernels.value, self.board.value)
 
     def quantization_choice(self):
         """What labkit.compile takes as ``quantization`` for the scheme and overrides chosen:
@@ -188,6 +198,26 @@ class Lab(StatusBox, widgets.VBox):
     def apply_preset(self, name: str) -> None:
         accelerator, system_config, memory_mode, _ = targets.PRESETS[name]
         self._set_accelerator(accelerator, system_config, memory_mode)
+
+    def _on_board(self, change) -> None:
+        """A board fixes the NPU, its system config and memory mode (shown, not to choose);
+        none gives them back to choose."""
+        if self._syncing:
+            return
+        for w in (self.accelerator, self.system_config, self.memory_mode, *self.presets.values()):
+            w.disabled = bool(change["new"])
+        if change["new"]:
+            b = hardware.board(change["new"])
+            self._syncing = True
+            try:
+                self.accelerator.value = b.accelerator
+                self.system_config.options, self.system_config.value = [b.system_config], b.system_config
+                self.memory_mode.options, self.memory_mode.value = [b.memory_mode], b.memory_mode
+            finally:
+                self._syncing = False
+            self._on_selection()
+        else:
+            self._set_accelerator(self.accelerator.value)
 
     def _set_accelerator(self, accelerator, system_config=None, memory_mode=None) -> None:
         """Set the three target dropdowns at once, offering only valid combinations."""
@@ -247,15 +277,16 @@ class Lab(StatusBox, widgets.VBox):
             self._show(report, "from the cache")
         elif self.report is not None:
             self._say(f"Showing {describe(self.report)}. Press <b>Compile</b> for "
-                      f"{_html.escape(choice[0])} on {_html.escape(' · '.join(choice[1:]))}.")
+                      f"{_html.escape(choice[0])} on {_html.escape(' · '.join(c for c in choice[1:] if c))}.")
 
     def _disk_cached(self, choice):
-        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
+        name, accelerator, system_config, memory_mode, _, cpu_kernels, board = choice
         if name in self.user_models or self.overrides.value.strip():
             return None  # keying a user model (or checking overrides) builds the model: leave that to Compile
         try:
-            return cached(name, accelerator, system_config=system_config, memory_mode=memory_mode,
-                          quantization=self.quantization.value, cpu_kernels=cpu_kernels)
+            where = {"board": board} if board else {"target": accelerator, "system_config": system_config,
+                                                   "memory_mode": memory_mode}
+            return cached(name, quantization=self.quantization.value, cpu_kernels=cpu_kernels, **where)
         except Exception:  # noqa: BLE001 - a cache miss is never an error worth showing
             return None
 
@@ -285,6 +316,8 @@ class Lab(StatusBox, widgets.VBox):
                            ("advice", change), wait)
 
     def _follow(self, kwargs: dict) -> None:
+        if kwargs.get("board") in hardware.presets():  # a board lever's change: another board
+            self.board.value = kwargs["board"]
         q = kwargs.get("quantization")
         self._syncing = True
         try:
@@ -320,11 +353,14 @@ class Lab(StatusBox, widgets.VBox):
             self._set_busy(False)
 
     def _compile_choice(self, choice, cancel: threading.Event):
-        name, accelerator, system_config, memory_mode, _, cpu_kernels = choice
-        target = targets.resolve_target(accelerator, system_config, memory_mode)
-        self._say(f"Compiling {_html.escape(name)} for {_html.escape(target.label)}…")
-        return compile_model(self.model_for(name), target, progress=self._on_progress, cancel=cancel, name=name,
-                             quantization=self.quantization_choice(), cpu_kernels=cpu_kernels)
+        name, accelerator, system_config, memory_mode, _, cpu_kernels, board = choice
+        where = {"board": board} if board else {"target": targets.resolve_target(accelerator, system_config,
+                                                                               memory_mode)}
+        self._say(f"Compiling {_html.escape(name)} for {_html.escape(board or where['target'].label)}…")
+        # On a board the Lab shows a deployment that does not fit (the Memory tab says where it overflows).
+        return compile_model(self.model_for(name), progress=self._on_progress, cancel=cancel, name=name,
+                             quantization=self.quantization_choice(), cpu_kernels=cpu_kernels,
+                             allow_overflow=bool(board), **where)
 
     def model_for(self, name: str):
         """What labkit.compile takes for the model named ``name``: a built-in's name, or your
@@ -337,9 +373,11 @@ class Lab(StatusBox, widgets.VBox):
         self.stage.value = f"{stage} {detail}".strip() + "…"
 
     def _set_busy(self, busy: bool) -> None:
-        for w in (self.model, self.accelerator, self.system_config, self.memory_mode, self.quantization,
-                  self.overrides, self.cpu_kernels, self.compile_button, *self.presets.values()):
+        board = bool(self.board.value)
+        for w in (self.model, self.board, self.quantization, self.overrides, self.cpu_kernels, self.compile_button):
             w.disabled = busy
+        for w in (self.accelerator, self.system_config, self.memory_mode, *self.presets.values()):
+            w.disabled = busy or board
         self.cancel_button.disabled = not busy
         if busy:  # when done, _show or _error has set the bar's final colour
             self.progress.value, self.progress.bar_style, self.stage.value = 0, "info", "starting…"
@@ -358,7 +396,8 @@ class Lab(StatusBox, widgets.VBox):
                 "Summary": [figure_bundle(plots.summary_card(report)), figure_bundle(plots.timeline(report))],
                 "Placement": [figure_bundle(plots.placement(report)), html_bundle(tables.cpu_operators(report))],
                 "Cycles": [figure_bundle(plots.cycles(report)), figure_bundle(plots.module_treemap(report))],
-                "Memory": [figure_bundle(plots.memory(report))],
+                "Memory": [figure_bundle(plots.memory_regions(report)), figure_bundle(plots.memory(report)),
+                           html_bundle(tables.runner_pools(report))],
                 "Artifacts": [html_bundle(tables.artifacts(report))],
             }
         for title, outputs in pages.items():

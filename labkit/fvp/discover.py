@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .. import targets
+from .. import hardware, targets
 
 FVP_BINARIES = {
     "Corstone-300 (Ethos-U55)": "FVP_Corstone_SSE-300_Ethos-U55",
@@ -129,9 +129,17 @@ def runner_mode(runner: Path, pte: Path | None = None, pte_address=None) -> str 
 
 def how_to_build_runner(accelerator="ethos-u85-256", system_config: str | None = None,
                         memory_mode: str | None = None, kernels: list[str] | None = None) -> str:
-    """The commands that build ExecuTorch's semihosting arm_executor_runner for this target;
-    with ``kernels`` (a report's CPU kernels, ``cpu_kernels_of_report``), which kernel
-    libraries the runner must include."""
+    """The commands that build ExecuTorch's semihosting arm_executor_runner for this target:
+    an accelerator (with its system config and memory mode), or a Report, whose runner is then
+    built for its own configuration, with the CPU kernels its program calls, and with pools
+    sized from its deployment (``hardware.runner_pools``) instead of ExecuTorch's defaults.
+    ``kernels``: the CPU kernels the runner must include (a report brings its own)."""
+    pools = None
+    if not isinstance(accelerator, str):  # a Report
+        report = accelerator
+        t = report.target
+        accelerator, system_config, memory_mode = t.accelerator, t.system_config, t.memory_mode
+        kernels, pools = cpu_kernels_of_report(report), hardware.runner_pools(report.buffers)
     fam = family(accelerator)
     acc = accelerator_of(accelerator)
     if acc == fam:
@@ -139,6 +147,11 @@ def how_to_build_runner(accelerator="ethos-u85-256", system_config: str | None =
     sc_default, mm_default = targets.FAMILY_DEFAULTS[fam]
     system_config, memory_mode = system_config or sc_default, memory_mode or mm_default
     out = f"arm_test/arm_semihosting_executor_runner_{board(acc)}"
+    sizes = pools or {"ET_ARM_BAREMETAL_METHOD_ALLOCATOR_POOL_SIZE": (83886080, "")}
+    flags = " ".join(f"-D{option}={size}" for option, (size, _) in sizes.items())
+    sized = (["# Pools sized from this report's deployment (labkit.hardware.runner_pools):"]
+             + [f"#   {option} = {size:,} B: {how}" for option, (size, how) in pools.items()]) if pools else \
+        ["# Pools: 80 MiB for the method allocator, room for any model; give a Report to size them from its plan."]
     return "\n".join([
         "# An ExecuTorch checkout at the commit of your installed ExecuTorch, the Arm GNU toolchain",
         "# (arm-none-eabi-gcc) and the Ethos-U SDK (examples/arm/setup.sh installs both, and the FVPs):",
@@ -151,10 +164,11 @@ def how_to_build_runner(accelerator="ethos-u85-256", system_config: str | None =
         "./backends/arm/scripts/build_executorch.sh --et_build_root=arm_test --build_type=Release",
         "# The runner, reading the .pte and inputs from the host (semihosting); its timing adapters come",
         "# from --system_config/--memory_mode, so build it for the report's own configuration:",
+        *sized,
         f"./backends/arm/scripts/build_executor_runner.sh --pte=semihosting --target={acc} "
         f"--system_config={system_config} --memory_mode={memory_mode} --build_type=Release "
         f"--et_build_root=arm_test --output={out} "
-        "--extra_build_flags=-DET_ARM_BAREMETAL_METHOD_ALLOCATOR_POOL_SIZE=83886080",
+        f'--extra_build_flags="{flags}"',
         f"export EXECUTORCH_ROOT=$PWD   # labkit finds {out}/{_RUNNER_NAME}",
         f"# or: export LABKIT_ARM_RUNNER=$PWD/{out}/{_RUNNER_NAME}   (or labkit.fvp.run(report, runner=...))",
         *_kernel_lines(kernels or []),

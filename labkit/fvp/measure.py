@@ -79,14 +79,14 @@ def run(report, inputs=None, *, timeout: float = DEFAULT_TIMEOUT, fvp=None, runn
         raise RunnerNotFoundError(
             f"No ExecuTorch arm_executor_runner for {board(acc)}: the FVP needs the bare-metal runner, built for "
             f"{acc} with ExecuTorch's backends/arm/scripts and the arm-none-eabi toolchain. Build it:\n"
-            + how_to_build_runner(acc, t.system_config, t.memory_mode)
+            + how_to_build_runner(report)
             + "\nthen pass runner=<path>, or set LABKIT_ARM_RUNNER or EXECUTORCH_ROOT.")
     mode = runner_mode(runner_path, pte, pte_address)
     if mode is None:
         raise RunnerNotFoundError(
             f"{runner_path} is not a runner labkit can give this report's .pte: it was built with a .pte inside "
             "(--pte=<file>) that is not this report's. Build a semihosting runner (--pte=semihosting):\n"
-            + how_to_build_runner(acc, t.system_config, t.memory_mode))
+            + how_to_build_runner(report))
     if inputs is not None and mode != "semihosting":
         raise LabkitError(f"this runner ({mode}) cannot read inputs from the host: it fills them with ones. Run "
                           "without inputs, or build a semihosting runner (--pte=semihosting).")

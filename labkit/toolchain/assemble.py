@@ -11,8 +11,9 @@ import pandas as pd
 
 from ..cpu import estimate as cpu_estimate
 from ..cpu import kernels as cpu_kernels
-from ..report import Artifacts, Partition, Report, tool_versions
-from . import attribution, vela
+from ..report import BUFFER_COLUMNS, Artifacts, Partition, Report, tool_versions
+from ..targets import CPUS
+from . import attribution, deployment, vela
 
 SOURCE = "vela-estimate"
 FAKE_QUANT_FILE = "fake_quant.graph"  # in artifacts/: toolchain.graph_file of the fake-quant graph
@@ -63,7 +64,9 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
     operators, joined = attribution.attribute(operators, origins, called, job.target.macs)
     operators = operators.astype({"act_bits": "Int64", "weight_bits": "Int64"})
     operators.loc[operators["node"].isin(added), "origin"] = "cpu-kernels"
-    operators = cpu_estimate.add_columns(operators, works)
+    estimated = job.target.cpu_core in CPUS  # a core labkit's Cortex-M cost model is calibrated for
+    if estimated:
+        operators = cpu_estimate.add_columns(operators, works)
     operators["cpu"] = operators["placement"].map({"CPU": job.target.cpu_core}).fillna("")  # the core it runs on
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
@@ -95,11 +98,15 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
     results["quantization"] = job.quantization.describe()
     results["source"] = SOURCE
     kernel_set = cpu_kernels.effective(job.cpu_kernels, job.quantization)
-    results.update(cpu_estimate.summary_fields(operators, t, kernel_set, results["inference_ms"]))
+    if estimated:
+        results.update(cpu_estimate.summary_fields(operators, t, kernel_set, results["inference_ms"]))
     results.update(tool_versions())
     results["cache_key"] = job.key
 
     warnings = []
+    if not estimated:
+        warnings.append(f"no CPU time: labkit's Cortex-M cost model is calibrated for {', '.join(CPUS)}, not "
+                        f"{t.cpu_core}; the CPU operators are listed without cycles")
     if job.weights == "random":
         warnings.append("built with random weights: Vela's weight compression, and so its cycle estimate, "
                         "depends on the weight values; trained weights can give different figures")
@@ -117,4 +124,6 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
     fake_quant = pte.parent / FAKE_QUANT_FILE
     artifacts = Artifacts(pte=pte, log=pte.parent.parent / "compile.log", operator_rows=rows_file,
                           partitions=tuple(partitions), fake_quant=fake_quant if fake_quant.exists() else None)
-    return Report(pd.Series(results), operators, layers, delegation, artifacts, warnings, target=t, model=job.model)
+    buffers = pd.DataFrame(deployment.buffers(pte, partitions), columns=BUFFER_COLUMNS)
+    return Report(pd.Series(results), operators, layers, delegation, artifacts, warnings, target=t, model=job.model,
+                  buffers=buffers)

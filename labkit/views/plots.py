@@ -31,7 +31,7 @@ from .theme import (
     style,
 )
 
-__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "summary_card", "numerics", "timeline",
+__all__ = ["placement", "cycles", "cost_table", "module_treemap", "memory", "memory_regions", "summary_card", "numerics", "timeline",
            "source_label", "target_label", "short_source", "NPU_COLOR", "CPU_COLOR", "MEMORY_COLOR", "LIMIT_COLOR",
            "FONT_COLOR", "GRID_COLOR", "PLOTLY_CONFIG", "SOURCE_LABELS"]
 
@@ -388,6 +388,64 @@ def memory(report) -> go.Figure:
 
 
 # ------------------------------------------------------------------ summary
+
+_BUFFER_COLORS = {"program": "#76B7B2", "scratch": NPU_COLOR, "kernel_temp": NPU_COLOR, "fast_scratch": "#2E6DB4",
+                  "planned": CPU_COLOR, "runtime": "#B07AA1"}
+_BUFFER_NAMES = {"program": "the .pte (weights, command streams, CPU program)", "scratch": "Ethos-U scratch (temp pool)",
+                 "kernel_temp": "Ethos-U scratch (temp pool)", "fast_scratch": "Ethos-U fast scratch",
+                 "planned": "ExecuTorch's planned buffers", "runtime": "the runtime's own structures (estimate)"}
+
+
+def memory_regions(report) -> go.Figure:
+    """The whole deployment's memory, region by region: a stacked bar of what each buffer
+    takes, against the region's size (on a board: the share of each region; without one: KiB
+    against the only size known, the SRAM the memory mode gives Vela)."""
+    table, placed = report.regions, report.deployment
+    placed = placed.loc[placed["counted"].astype(bool)]
+    on_board = report.board is not None
+    fig = go.Figure()
+    what = f"Will it fit? Memory by region on {report.board.id}" if on_board else "Memory by region"
+    _style(fig, report, what, 180 + 46 * max(1, len(table)))
+    if table.empty:
+        return empty(fig, "This report has no deployment figures (compiled before labkit read them).")
+    shown = set()
+    for kind, color in _BUFFER_COLORS.items():
+        rows = placed[placed["kind"] == kind]
+        if rows.empty:
+            continue
+        name = _BUFFER_NAMES[kind]
+        for region, part in rows.groupby("region", sort=False):
+            size = table.set_index("region").at[region, "size"]
+            total = float(part["bytes"].sum())
+            x = 100 * total / size if on_board else total / 1024
+            fig.add_bar(y=[region], x=[x], orientation="h", name=name, marker_color=color, legendgroup=name,
+                        showlegend=name not in shown, hovertemplate=f"<b>{region}</b><br>{name}: "
+                        f"{fmt.kib(total / 1024)} KiB<br>" + "<br>".join(
+                            f"{r.item}: {fmt.kib(r.bytes / 1024)} KiB" for r in part.itertuples()) + "<extra></extra>")
+            shown.add(name)
+    limit = 100.0 if on_board else None
+    if on_board:
+        fig.add_vline(x=100, line=dict(color=LIMIT_COLOR, dash="dash", width=2))
+        labels = {r.region: f"{r.region} · {fmt.kib(r.used / 1024)} of {fmt.kib(r.size / 1024)} KiB"
+                  + ("" if r.fits else " · OVER") for r in table.itertuples()}
+        fig.update_yaxes(ticktext=list(labels.values()), tickvals=list(labels))
+        fig.update_xaxes(title_text="share of the region (%)",
+                         range=[0, max(105.0, 100 * float((table["used"] / table["size"]).max()) * 1.05)])
+    else:
+        sram = table[table["region"] == "NPU SRAM"]["size"]
+        limit = float(sram.iloc[0]) / 1024 if len(sram) and not pd.isna(sram.iloc[0]) else None
+        if limit:
+            fig.add_vline(x=limit, line=dict(color=LIMIT_COLOR, dash="dash", width=2),
+                          annotation_text=f"the memory mode's SRAM: {fmt.kib(limit)} KiB")
+        fig.update_xaxes(title_text="KiB")
+    fig.update_layout(barmode="stack", bargap=0.35)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    verdict = ("fits every region" if report.fits else "does NOT fit: " + ", ".join(
+        f"{r.region} over by {fmt.kib(-r.margin / 1024)} KiB" for r in table[~table["fits"]].itertuples()))
+    note(fig, f"{report.model} {verdict}. Sizes: the .pte, Vela's scratch and ExecuTorch's planned buffers as "
+              "compiled (exact); the runtime's structures estimated.", below=45)
+    return fig
+
 
 def summary_card(report) -> go.Figure:
     """The headline numbers as Indicator tiles, in as many columns as fill every row."""

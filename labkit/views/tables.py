@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+from .. import formats as fmt
+from .. import hardware
 from .styled import advice as styled_advice
 from .styled import cpu_work, numerics
 from .styled import numerics_modules as styled_modules
@@ -34,6 +36,15 @@ def artifacts(report) -> str:
                          if f"{k}_version" in s)
     return (f"<table>{items}</table><p>Tools: {html.escape(versions)} · cache key "
             f"<code>{html.escape(str(s.get('cache_key', '')))}</code></p>")
+
+
+def runner_pools(report) -> str:
+    """The pool sizes of ExecuTorch's runner for this program, with how each was sized."""
+    rows = "".join(f"<tr><td><code>{html.escape(option)}</code></td><td style='text-align:right'>"
+                   f"{fmt.cycles(size)} B</td><td>{html.escape(how)}</td></tr>"
+                   for option, (size, how) in hardware.runner_pools(report.buffers).items())
+    return ("<p><b>The runner's pools</b>, sized from this program (labkit.fvp.how_to_build_runner(report) gives "
+            f"the build):</p><div style='overflow-x:auto'><table class='labkit-table'>{rows}</table></div>")
 
 
 def sweep(df) -> str:

@@ -24,7 +24,7 @@ def test_accelerator_restricts_system_configs_and_memory_modes():
     assert "Dedicated_Sram" not in lab.memory_mode.options  # Vela rejects it on a U55
     lab.accelerator.value = "ethos-u85-1024"
     assert all("U85" in c for c in lab.system_config.options)
-    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only", "int8", "cmsis-nn")
+    assert lab.selection()[1:] == ("ethos-u85-1024", "Ethos_U85_SYS_DRAM_Mid", "Sram_Only", "int8", "cmsis-nn", "")
 
 
 @pytest.mark.parametrize("preset", list(targets.PRESETS))
@@ -47,7 +47,9 @@ def test_a_report_renders_in_every_tab(ds_cnn_u55):
     cpu = next(t for t in placement["data"] if t["name"].startswith("CPU"))
     assert cpu["marker"]["color"] == plots.CPU_COLOR
     assert "avg_pool2d" in lab.outputs["Placement"].outputs[1]["data"]["text/html"]
-    assert len(_figures(lab.outputs["Cycles"])) == 2 and len(_figures(lab.outputs["Memory"])) == 1
+    assert len(_figures(lab.outputs["Cycles"])) == 2 and len(_figures(lab.outputs["Memory"])) == 2
+    memory = lab.outputs["Memory"].outputs[-1]["data"]["text/html"]
+    assert "ET_ARM_BAREMETAL_METHOD_ALLOCATOR_POOL_SIZE" in memory and "ET_ARM_BAREMETAL_SCRATCH" in memory
     artifacts = lab.outputs["Artifacts"].outputs[0]["data"]["text/html"]
     assert "model.pte" in artifacts and "partition 1 Vela output" in artifacts
     assert "ethos-u55-128" in lab.status.value and "from a fixture" in lab.status.value
@@ -97,3 +99,13 @@ def test_the_presets_sit_with_the_npu_and_compile_with_its_progress():
     assert lab.cancel_button in action_row.children and lab.progress in action_row.children
     assert not any(b in action_row.children for b in lab.presets.values())
     assert lab.model.value == "digits_mobilenet"  # a trained model by default
+
+
+def test_a_board_fixes_the_npu_and_gives_it_back():
+    lab = Lab(warm=False, board="alif-e8-hp")
+    assert lab.selection()[1:4] == ("ethos-u85-256", "Labkit_Alif_U85_SRAM_MRAM", "Labkit_Shared_Sram")
+    assert lab.selection()[-1] == "alif-e8-hp" and lab.accelerator.disabled and lab.memory_mode.disabled
+    assert all(b.disabled for b in lab.presets.values())
+    lab.board.value = ""  # no board: the NPU is the user's to choose again
+    assert not lab.accelerator.disabled and lab.selection()[-1] == ""
+    assert lab.system_config.value in targets.valid_system_configs("ethos-u85-256")
