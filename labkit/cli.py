@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import formats as fmt
 from .errors import LabkitError, UnknownModelError
 from .quantization import DEFAULT, SCHEMES, from_text
 
@@ -46,10 +47,13 @@ def cmd_targets(args) -> None:
 def cmd_compile(args) -> None:
     from .api import compile
 
-    report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
-                     config_ini=args.config_ini, cache=not args.no_cache, progress=not args.json,
-                     quantization=from_text(args.quantization, args.override), calibration=args.calibration,
-                     cpu_kernels=args.cpu_kernels, cpu=args.cpu)
+    report = compile(args.model, _target(args), board=args.board, system_config=args.system_config,
+                     memory_mode=args.memory_mode, config_ini=args.config_ini, cache=not args.no_cache,
+                     progress=not args.json, quantization=from_text(args.quantization, args.override),
+                     calibration=args.calibration, cpu_kernels=args.cpu_kernels, cpu=args.cpu,
+                     allow_overflow=args.board is not None)
+    if args.board is not None and not args.json:
+        print(_regions_text(report))
     if args.json:
         operators = json.loads(report.operators.to_json(orient="records"))
         print(json.dumps({"summary": json.loads(report.summary.to_json()), "operators": operators}, indent=1))
@@ -80,6 +84,14 @@ def cmd_compile(args) -> None:
 def cmd_sweep(args) -> None:
     from .sweeps import sweep
 
+    if args.boards:
+        boards = "all" if args.boards == "all" else args.boards.split(",")
+        df = sweep(args.model, boards=boards, progress=True, quantization=args.quantization.split(","))
+        _print_table(df[["board", "accelerator", "inference_ms", "total_ms_low", "total_ms_high", "fits",
+                         "tightest_region", "margin_kib", "error"]])
+        print("NPU time: vela-estimate at the board's NPU clock; whole inference adds the CPU range "
+              "(cortex-m-estimate) at its CPU clock; margin: the tightest memory region's room left (KiB)")
+        return
     targets = args.targets if args.targets in ("all", "u55", "u65", "u85") else args.targets.split(",")
     df = sweep(args.model, targets, system_configs=args.system_configs and args.system_configs.split(","),
                memory_modes=args.memory_modes and args.memory_modes.split(","), progress=True,
@@ -91,6 +103,33 @@ def cmd_sweep(args) -> None:
     columns = ["quantization", "accelerator", "system_config", "memory_mode", "total_cycles", "inference_ms",
                "sram_kib", "flash_kib", "fits", "npu_ops", "cpu_ops", "partitions", "accuracy", "error"]
     _print_table(df[[c for c in columns if c in df and (c != "accuracy" or df[c].notna().any())]])
+
+
+def cmd_boards(args) -> None:
+    from .hardware import boards
+
+    table = boards()
+    _print_table(table.reset_index()[["id", "name", "cpu", "cpu_mhz", "npu", "npu_mhz", "memory_mode"]])
+    print("Every fact's source: data/boards/boards.toml. Compile for one: labkit compile MODEL --board ID")
+
+
+def _target(args):
+    """--target, or none when --board names the hardware (the default target otherwise)."""
+    return None if args.board is not None else (args.target or "corstone-320")
+
+
+def _regions_text(report) -> str:
+    regions = report.regions
+    lines = [f"{report.model} on {report.board.id} ({report.board.name}): "
+             + ("fits every memory region" if report.fits else "does NOT fit")]
+    for r in regions.itertuples():
+        lines.append(f"  {r.region:<12} {r.kind:<10} {fmt.kib(r.used / 1024):>12} of {fmt.kib(r.size / 1024):>12} KiB"
+                     f"  margin {fmt.kib(r.margin / 1024):>12} KiB{'' if r.fits else '  OVER'}")
+    if not report.fits:
+        from .hardware import overflow_message
+
+        lines.append(overflow_message(report.model, report.target, regions, report.deployment))
+    return "\n".join(lines)
 
 
 def cmd_numerics(args) -> None:
@@ -237,9 +276,10 @@ def cmd_advise(args) -> None:
     from .advice import advise, describe_kwargs
     from .api import compile
 
-    report = compile(args.model, args.target, system_config=args.system_config, memory_mode=args.memory_mode,
-                     progress=not args.json, quantization=from_text(args.quantization, args.override),
-                     cpu_kernels=args.cpu_kernels, allow_overflow=True)
+    report = compile(args.model, _target(args), board=args.board, system_config=args.system_config,
+                     memory_mode=args.memory_mode, progress=not args.json,
+                     quantization=from_text(args.quantization, args.override), cpu_kernels=args.cpu_kernels,
+                     allow_overflow=True)
     levers = args.levers.split(",") if args.levers else None
     table = advise(report, levers=levers, budget=args.budget, progress=not args.json)
     if args.json:
@@ -275,13 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("models", help="list the built-in models").set_defaults(func=cmd_models)
+    sub.add_parser("boards", help="list the boards (CPU, NPU, clocks, memory; sources in data/boards)"
+                   ).set_defaults(func=cmd_boards)
     t = sub.add_parser("targets", help="list presets and accelerator configs")
     t.add_argument("--config-ini", help="a custom Vela .ini")
     t.set_defaults(func=cmd_targets)
 
     c = sub.add_parser("compile", help="compile a model for a target and print its report")
     c.add_argument("model", help="a built-in model name or a .pt2 file")
-    c.add_argument("--target", default="corstone-320", help="preset or accelerator (default: corstone-320)")
+    c.add_argument("--target", help="preset or accelerator (default: corstone-320)")
+    c.add_argument("--board", help="a board instead of a target (see `labkit boards`), or your own .toml")
     c.add_argument("--system-config")
     c.add_argument("--memory-mode")
     c.add_argument("--config-ini", help="a custom Vela .ini")
@@ -301,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="compile one model for many NPU configurations (one row each)")
     sw.add_argument("model")
     sw.add_argument("--targets", default="all", help="all | u55 | u65 | u85 | comma-separated accelerators")
+    sw.add_argument("--boards", help="all | comma-separated boards (instead of --targets): which boards run it")
     sw.add_argument("--system-configs", help="comma-separated; only the ones valid per accelerator are used")
     sw.add_argument("--memory-modes", help="comma-separated; only the ones valid per combination are used")
     sw.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
@@ -318,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("advise", help="candidate changes (NPU config, rewrites, CPU kernels, quantization), each "
                        "measured by a real compile, best first")
     a.add_argument("model")
-    a.add_argument("--target", default="corstone-320", help="preset or accelerator (default: corstone-320)")
+    a.add_argument("--target", help="preset or accelerator (default: corstone-320)")
+    a.add_argument("--board", help="a board instead of a target (see `labkit boards`)")
     a.add_argument("--system-config")
     a.add_argument("--memory-mode")
     _quantization_arguments(a)

@@ -3,9 +3,11 @@
 Levers, where they apply (``LEVERS``):
 
 - ``target``: the NPU configuration: the next MAC count down and up, the other system
-  configs and memory modes Vela accepts for the accelerator. The TOSA graph is the
+  configs and memory modes Vela accepts for the accelerator (not for a board's report). The TOSA graph is the
   report's own, so each costs Vela and a patched .pte (the lowering is reused), and the
   accuracy is the report's (the same program on the NPU).
+- ``board``: for a report compiled for a board, the other boards: the smallest that fits
+  where this one does not, or a smaller one that runs it as well.
 - ``rewrites``: source edits labkit proves on the exported graph (``labkit.rewrites``),
   compiled as a rewritten copy of the model.
 - ``cpu_kernels``: the other CPU kernel set, when operators run on the CPU.
@@ -18,7 +20,7 @@ Candidates are compiled cheapest first (target, rewrites, cpu_kernels, quantizat
 shown: faster (whole inference, NPU + CPU), less SRAM, more accurate, or fitting where
 the report does not; and a smaller NPU that is as fast (within 2%).
 
-One file per lever (``target.py``, ``rewrites.py``, ``cpu_kernels.py``,
+One file per lever (``target.py``, ``board.py``, ``rewrites.py``, ``cpu_kernels.py``,
 ``quantization.py``), each giving its Candidates (``candidate.py``); ``measure.py``
 measures a compiled candidate against the report and ``rank.py`` ranks what improved.
 """
@@ -34,21 +36,21 @@ from .. import cache, scheduler
 from ..errors import CompileCancelled, InputValueError, LabkitError
 from ..jobs import origin_of
 from ..views import styled
-from . import cpu_kernels, quantization, rewrites, target
+from . import board, cpu_kernels, quantization, rewrites, target
 from .candidate import call_text, describe_kwargs
 from .measure import Accuracy, row
 from .rank import best_first, message
 
 __all__ = ["advise", "LEVERS", "COLUMNS", "SOURCES", "call_text", "describe_kwargs"]
 
-LEVERS = ("target", "rewrites", "cpu_kernels", "quantization")
+LEVERS = ("target", "board", "rewrites", "cpu_kernels", "quantization")
 COLUMNS = ["change", "lever", "benefit", "why", "delta_ms", "delta_cycles", "delta_cpu_cycles", "delta_sram_kib",
            "delta_accuracy", "fits", "kwargs"]
 SOURCES = {"delta_ms": "vela-estimate + cortex-m-estimate (NPU time plus the CPU range's middle)",
            "delta_cycles": "vela-estimate", "delta_cpu_cycles": "cortex-m-estimate",
            "delta_sram_kib": "vela-estimate", "delta_accuracy": "tosa-reference", "fits": "vela-estimate"}
-_CANDIDATES = {"target": target.candidates, "rewrites": rewrites.candidates, "cpu_kernels": cpu_kernels.candidates,
-               "quantization": quantization.candidates}  # cheapest first
+_CANDIDATES = {"target": target.candidates, "board": board.candidates, "rewrites": rewrites.candidates,
+               "cpu_kernels": cpu_kernels.candidates, "quantization": quantization.candidates}  # cheapest first
 
 
 def advise(report, *, data=None, levers=None, budget: int | None = None,
@@ -104,6 +106,10 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
         rows.append(row(c, report, measured, accuracy))
     every = pd.DataFrame(rows, columns=COLUMNS + ["_score"])
     table = best_first(every)
+    if report.board is not None and not report.fits:  # ranked first among the boards that fit: say so
+        fitting = table.index[(table["lever"] == "board") & table["fits"].astype(bool)]
+        if len(fitting):
+            table.loc[fitting[0], "benefit"] = "the smallest board that fits; " + table.loc[fitting[0], "benefit"]
     rejected = every[every["_score"].isna()].drop(columns=["_score", "kwargs", "benefit"])
     table.attrs.update({"model": report.summary["model"], "target": report.target.label, "sources": SOURCES,
                         "tried": len(tried), "not_tried": [c.change for c in not_tried], "failed": failed,

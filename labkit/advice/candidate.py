@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .. import hardware
+
 
 @dataclass
 class Candidate:
@@ -22,6 +24,9 @@ def base_kwargs(report, origin) -> dict:
     starting point each lever changes)."""
     t = report.target
     kwargs = {k: v for k, v in origin.kwargs.items() if v is not None}
+    if t.board is not None:  # a board names its NPU configuration itself
+        kwargs.update(board=t.board.id if t.board.id in hardware.presets() else t.board.to_dict())
+        return kwargs
     kwargs.update(target=t.preset or t.accelerator)
     if t.has_npu:
         kwargs.update(system_config=t.system_config, memory_mode=t.memory_mode)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import formats as fmt
+from .board import memory_used
+
 FASTER_PCT = 1.0  # a change shorter by less than this share of the inference is noise, not advice
 SMALLER_SRAM_PCT = 5.0
 MORE_ACCURATE = 0.005
@@ -16,12 +19,18 @@ def benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | N
     faster = -100.0 * row["delta_ms"] / base_ms if base_ms else 0.0
     smaller = -100.0 * row["delta_sram_kib"] / report.sram_need_kib if report.sram_need_kib else 0.0
     accurate = row["delta_accuracy"] if row["delta_accuracy"] == row["delta_accuracy"] else 0.0
-    fewer_macs = measured.target.macs < report.target.macs
-    if not measured.fits and report.fits:
+    fewer_macs = measured.target.macs < report.target.macs and report.board is None
+    if not measured.fits and (report.fits or measured.board is not None):  # a board it does not fit: no use
         return "", None
     said = []
     if measured.fits and not report.fits:
-        said.append("fits in the memory mode's SRAM")
+        said.append("fits the board's memory" if measured.board is not None else "fits in the memory mode's SRAM")
+    smaller_board = report.board is not None and measured.board is not None and \
+        memory_used(measured) < memory_used(report)
+    if smaller_board and measured.fits and report.fits and faster > -SMALLER_NPU_SLOWER_PCT:
+        said.append(f"a smaller board ({fmt.kib(memory_used(measured) / 1024)} KiB in the regions it uses), "
+                    + ("as fast" if abs(faster) < 0.05 else f"{abs(faster):.1f}% " + ("faster" if faster > 0
+                                                                                     else "slower")))
     if faster >= FASTER_PCT:
         said.append(f"{faster:.1f}% faster")
     if accurate >= MORE_ACCURATE:
@@ -40,7 +49,9 @@ def benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | N
     if accurate <= -MORE_ACCURATE:
         costs.append(f"{100 * accurate:.1f} points accuracy")
     text = "; ".join(said) + (f" (costs: {', '.join(costs)})" if costs else "")
-    return text, (measured.fits and not report.fits, max(faster, 0.0), accurate, smaller)
+    # A board that fits where the report's does not: the smallest such board first.
+    room = -memory_used(measured) if measured.board is not None and not report.fits else 0
+    return text, (measured.fits and not report.fits, room, max(faster, 0.0), accurate, smaller)
 
 
 def best_first(table: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from .candidate import Candidate, base_kwargs
 
 def candidates(report, origin, evaluation) -> list:
     t = report.target
-    if not t.has_npu:
+    if not t.has_npu or t.board is not None:  # a board's NPU is its own: the board lever tries other boards
         return []
     hot = report.hotspots(top=len(report.operators))
     memory_bound = hot[hot["hint"].str.startswith("memory-bound")]

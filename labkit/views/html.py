@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, styled
 from .. import formats as fmt
+from . import plots, styled, tables
 from .theme import CPU_COLOR, NPU_COLOR, PLOTLY_CONFIG, SOURCE_NOTES
 
 _CSS = """
@@ -53,7 +53,8 @@ def report_html(report) -> str:
     s, t = report.results, report.target
     source = plots.source_label(report)
     figures = [plots.summary_card(report), plots.timeline(report), plots.placement(report), plots.cycles(report),
-               plots.cycles(report, by="module"), plots.module_treemap(report), plots.memory(report)]
+               plots.cycles(report, by="module"), plots.module_treemap(report), plots.memory_regions(report),
+               plots.memory(report)]
     parts = [
         f"<h1>{_e(report.model)} on {_e(t.accelerator)}</h1>",
         f"<p>{_e(plots.target_label(report))}{' · preset ' + _e(t.preset) if t.preset else ''}</p>",
@@ -69,6 +70,11 @@ def report_html(report) -> str:
     parts += [
         "<h2>Numbers</h2>", _summary_table(report),
         "<h2>Hotspots</h2>", f"<div class='scroll'>{styled.hotspots(report.hotspots()).to_html()}</div>",
+        "<h2>The deployment's memory</h2>",
+        _table(report.deployment.assign(kib=report.deployment["bytes"] / 1024)[
+            ["item", "region", "kib", "counted", "source"]],
+            "every buffer in the region it occupies (counted: false where another row already holds it)"),
+        tables.runner_pools(report),
         "<h2>Operators</h2>", _operators_table(report),
         # Vela's 'Name' is a TOSA tensor name, not an operator's identity: left out.
         "<h2>Vela layers</h2>", _table(report.layers.drop(columns=["Name"], errors="ignore"),
