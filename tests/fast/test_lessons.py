@@ -13,8 +13,8 @@ from tests.conftest import REPO
 SOURCES = lessons.sources()
 
 
-def test_eleven_lessons_in_order_from_the_repository():
-    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 12)]
+def test_twelve_lessons_in_order_from_the_repository():
+    assert [s.name[:2] for s in SOURCES] == [f"{i:02d}" for i in range(1, 13)]
     assert {s.parent for s in SOURCES} == {REPO / "notebooks"}
 
 
@@ -24,6 +24,7 @@ def test_each_stored_lesson_is_stripped(source):
     run in JupyterLab shows up as a change), and fixed cell ids."""
     stored = json.loads(source.read_text())
     assert stored["metadata"] == {} and (stored["nbformat"], stored["nbformat_minor"]) == (4, 5)
+    assert len({cell["id"] for cell in stored["cells"]}) == len(stored["cells"])  # unique: nbformat would rewrite them
     for cell in stored["cells"]:
         assert cell["metadata"] == {} and cell["id"]
         if cell["cell_type"] == "code":
@@ -76,6 +77,6 @@ def test_select_names_what_is_missing():
     from labkit.errors import LabkitError
 
     assert [s.name[:2] for s in lessons.select([1, 3])] == ["01", "03"]
-    assert lessons.select([11])[0].name.startswith("11_")
-    with pytest.raises(LabkitError, match="no lesson 12"):
-        lessons.select([12])
+    assert lessons.select([12])[0].name.startswith("12_")
+    with pytest.raises(LabkitError, match="no lesson 13"):
+        lessons.select([13])
