@@ -19,6 +19,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from . import shipped
 from .errors import CorruptReportError
 from .report import Report, tool_versions
 
@@ -29,10 +30,12 @@ _LOWERED = ".lowered"  # lowering key -> an entry holding that lowering (see fin
 _STALE_STAGING_SECONDS = 6 * 3600
 # labkit's code that shapes a Report: everything the worker runs (toolchain/ and the FX
 # vocabulary it reads graphs with, fx.py), the CPU kernels and their cost model (cpu/),
-# the built-in networks (models/), the quantizer configs (quantization.py), the targets
-# and the saved format (report.py). Folders are walked, so a file added, renamed or split
-# out there changes the key too.
-_CODE = ("toolchain", "cpu", "models", "fx.py", "quantization.py", "report.py", "targets.py")
+# the built-in networks (models/), the quantizer configs (quantization.py), the targets,
+# boards and their memory (targets.py, hardware.py) and the saved format (report.py), and
+# the data among them: the cost model's coefficients and the boards. Folders are walked, so
+# a file added, renamed or split out there changes the key too.
+_CODE = ("toolchain", "cpu", "models", "fx.py", "quantization.py", "report.py", "targets.py", "hardware.py")
+_DATA = (("cortex-m", "coefficients.json"), ("boards", "boards.toml"))
 _code_hash: str | None = None
 
 
@@ -79,6 +82,8 @@ def code_hash() -> str:
         h = hashlib.sha256()
         for path in code_files():
             h.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())
+        for parts in _DATA:
+            h.update("/".join(parts).encode() + b"\0" + shipped.data(*parts).read_bytes())
         _code_hash = h.hexdigest()
     return _code_hash
 

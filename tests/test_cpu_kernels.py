@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import labkit
+from labkit.cpu import calibration
 from labkit.errors import InputValueError, TargetError
 from labkit.runtime import evaluate
 from tests.models_for_tests import ConvSortConv
@@ -117,3 +118,23 @@ def test_a_sweep_compares_with_and_without_the_npu():
     npu, cpu = figure.data
     assert len(cpu.x) == 2 and list(npu.x) == sorted(npu.x, reverse=True)  # CPU-only: no NPU time
     assert "CPU only" in " ".join(npu.y) and cpu.name.startswith("CPU (cortex-m-estimate")
+
+
+@pytest.mark.parametrize("row", calibration.whole_models().to_dict("records"), ids=lambda r: r["model"])
+def test_each_mlperf_tiny_model_on_cortex_m85_is_within_its_stated_range_of_silicon(compiled, row):
+    """Held out: no whole-model figure is in the fit (data/cortex-m/whole_models.csv, MLPerf
+    Tiny v1.2 on a Renesas EK-RA8D1). ExecuTorch's program is not TFLM's (it converts the
+    float input and output and copies between layouts), and the estimate counts that too."""
+    s = compiled(row["model"], "cortex-m85").summary
+    measured = row["cycles_per_inference"]
+    assert 0.67 <= s["cpu_cycles_est"] / measured <= 1.5
+    assert s["cpu_cycles_low"] <= measured <= s["cpu_cycles_high"]
+    assert "Cortex-M85" in s["cpu_source"]
+
+
+def test_a_depthwise_convolution_of_one_input_channel_is_priced_as_the_convolution_cmsis_nn_runs(compiled):
+    ops = _cpu(compiled("ds_cnn", "cortex-m55"))
+    stem = ops[ops["kernel"].str.startswith("cortex_m.quantized_depthwise_conv2d")].iloc[0]
+    pointwise = ops[ops["kernel"].str.startswith("cortex_m.quantized_conv2d")].iloc[0]
+    assert "arm_convolve_s8" in stem["cpu_basis"]
+    assert stem["cpu_cycles_est"] < 2.5 * pointwise["cpu_cycles_est"]  # 320k MACs against 512k

@@ -3,28 +3,32 @@
 Nothing here measures Cortex-M cycles (no silicon; the Corstone FVPs are not
 cycle-accurate for the CPU), so every figure is an estimate with its basis:
 
-- ``cpu_cycles_min``: a lower bound from the core's peak throughput. Cortex-M55 and
-  Cortex-M85 execute Helium (MVE) instructions in two 64-bit beats per 128-bit vector,
-  so at most 8 int8, 4 int16 or 2 fp32 multiply-accumulates and 8 bytes of memory
-  traffic per cycle (Arm Cortex-M55 Technical Reference Manual, "Beat-wise execution";
-  Cortex-M85 has the same vector timing). No kernel can beat this.
-- ``cpu_cycles_est``: cycles = a·MACs + b·output elements per kernel class, fitted to
-  cycles measured on silicon (``data/cortex-m/``: MobileNetV2's first layers on
-  an Alif E8 Cortex-M55 with CMSIS-NN, pytorch/executorch#17651). Classes without
-  measurements take coefficients derived from measured ones (``basis`` says which).
-- ``cpu_cycles_low`` / ``cpu_cycles_high``: ``est`` divided / multiplied by the class's
-  ``spread``: 2× for classes fitted on several measurements (memory placement, caches,
-  compiler and CMSIS-NN version each move Cortex-M cycles by about 2×), 3× for a class
-  with one measurement, 4× for derived classes; never below ``cpu_cycles_min``.
+- ``cpu_cycles_est``: a sum of terms per kernel class, each a coefficient times a count
+  of what the kernel's loops do (CMSIS-NN's MVE source: 16-byte vector blocks of a
+  matrix multiply, per-output requantization, one im2col copy per kernel tap, elements
+  converted or copied), plus a fixed cost per call, times a clock factor::
 
-The fit is of one board, one memory layout and one CMSIS-NN version, on convolution
-layers of 75k–1.2M output elements: small operators (whose call overhead the data
-cannot show) and other cores are less certain than the range says.
+      cycles = clock_factor(clock) x (sum of coefficient x count + fixed)
+
+  The coefficients are fitted on every Cortex-M55 silicon measurement in
+  ``data/cortex-m/`` (``labkit.cpu.fit``, which writes ``coefficients.json``).
+- ``cpu_cycles_low`` / ``cpu_cycles_high``: ``est`` divided / multiplied by the class's
+  band, which comes from its own fit residuals and how it predicts a source left out of
+  the fit, never narrower than its evidence allows (wider for classes with few or no
+  measurements; ``basis`` says which).
+- ``cpu_cycles_min``: a lower bound from the core's peak throughput (Helium executes a
+  128-bit vector in two beats: at most 8 int8, 4 int16 or 2 fp32 multiply-accumulates
+  and 8 bytes of memory traffic per cycle). The range never goes below it.
+
+Cortex-M85 has no public per-kernel measurement. Its estimate keeps the M55's
+coefficients and scales each term by what bounds it on the M85 (``M85``): the same
+Helium timing, a faster scalar pipeline; its range combines the M55 band with the
+factor's own range.
 """
 
 from __future__ import annotations
 
-import csv
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,28 +36,37 @@ from functools import lru_cache
 from .. import shipped
 
 SOURCE = "cortex-m-estimate"
-CALIBRATION = shipped.data("cortex-m", "alif_e8_m55_mobilenet_v2_layers.csv")
-CALIBRATED_ON = "Alif E8 Cortex-M55, CMSIS-NN, MobileNetV2 layers (pytorch/executorch#17651)"
+COEFFICIENTS = shipped.data("cortex-m", "coefficients.json")
 PEAK_MACS_PER_CYCLE = {"int8": 8, "int16": 4, "float32": 2}  # Helium, two 64-bit beats per vector
 PEAK_BYTES_PER_CYCLE = 8
-SPREAD = {"fitted": 2.0, "one point": 3.0, "derived": 4.0}
+VECTOR_BYTES = 16  # one Helium vector of int8
+DEPTHWISE_CHANNEL_BLOCK = 124  # arm_depthwise_conv_s8_opt copies its im2col buffer per 124 channels
 
-# What each class is and how its coefficients are found (see _fit).
-KERNEL_CLASSES = ("convolution", "depthwise", "pointwise", "fully_connected", "elementwise", "pooling",
-                  "softmax", "quantize", "transpose_copy", "portable_float")
+KERNEL_CLASSES = ("convolution", "pointwise", "depthwise", "matmul", "fully_connected", "pooling", "elementwise",
+                  "quantize", "dequantize", "pad", "transpose", "layout_copy", "softmax", "portable_float")
 
+# The clock: the same layers cost 4-11% more cycles at 250 MHz than at 96 MHz on the
+# Apollo510 (flash and SRAM wait states grow with the clock; data/cortex-m/README.md).
+# The coefficients are at 96 MHz; the factor takes the midpoint, 7.5%, linearly between
+# the two clocks and flat outside them; its +-3.5% is inside every band.
+CLOCK_REFERENCE_HZ, CLOCK_MEASURED_HZ, CLOCK_STEP = 96e6, 250e6, 0.075
+CLOCK_STEP_UNCERTAINTY = 0.035
 
-@dataclass(frozen=True)
-class Coefficients:
-    """cycles = per_mac·MACs + per_output·output elements (+ per_input·input elements)."""
-
-    kernel_class: str
-    per_mac: float
-    per_output: float
-    per_input: float
-    spread: float
-    basis: str  # "fitted on n layers (largest residual r %)", "one measured layer" or "derived: ..."
-    largest_residual: float | None  # relative, on the calibration rows; None when derived
+# Cortex-M85 against Cortex-M55, per kind of term: (factor, low, high).
+M85 = {
+    # Helium issues in two beats per 128-bit vector on both cores: the same 8 int8 MACs/cycle.
+    "vector": (1.00, 0.90, 1.10),
+    # Vector work interleaved with scalar loop control, addressing and stores.
+    "mixed": (0.85, 0.70, 1.00),
+    # The M85's scalar pipeline: 6.28 against 4.2 CoreMark/MHz (Arm's figures), and a branch
+    # predictor the M55 lacks.
+    "scalar": (round(4.2 / 6.28, 3), 0.55, 0.85),
+    # Streaming weights is bound by the memory system, not the core.
+    "memory": (1.00, 0.80, 1.25),
+}
+M85_BASIS = ("Cortex-M85 from the Cortex-M55 fit, per term: vector work x1.0 (the same two-beat Helium), "
+             "mixed x0.85, scalar work and the fixed cost x0.67 (CoreMark/MHz 4.2 vs 6.28), weight streaming "
+             "x1.0; no Cortex-M85 kernel was measured, so the range adds the factor's own")
 
 
 @dataclass(frozen=True)
@@ -61,107 +74,129 @@ class Work:
     """What one CPU operator does: the quantities the cost model counts."""
 
     kernel_class: str
+    variant: str = ""  # the operator within a class of several: elementwise 'add', pooling 'max', portable 'sub'
     macs: int = 0
     outputs: int = 0  # output elements
-    inputs: int = 0  # input elements (quantize/dequantize, softmax, copies)
+    inputs: int = 0  # input elements
     bytes: int = 0  # bytes read and written
     dtype: str = "int8"  # the arithmetic: int8, int16 or float32
+    channels_in: int = 0  # a convolution's input channels; a matrix multiply's inner dimension
+    taps: int = 1  # a convolution's or pool's kernel height x width
+    out_pixels: int = 0  # output height x width
+    rows: int = 1  # softmax: the rows it normalises
 
 
-def calibration_rows() -> list[dict]:
-    with CALIBRATION.open() as f:
-        return [{**r, "cycles": int(r["cycles"]), "macs": int(r["macs"]),
-                 "output_elements": int(r["output_elements"])} for r in csv.DictReader(f)]
+def features(work: Work) -> dict[str, float]:
+    """The counts a kernel class's terms multiply (what CMSIS-NN's MVE loops iterate over)."""
+    c = work.kernel_class
+    if c in ("convolution", "pointwise", "matmul"):
+        depth = work.taps * work.channels_in
+        counts = {"blocks": work.outputs * max(1, math.ceil(depth / VECTOR_BYTES)), "outputs": work.outputs}
+        if c == "convolution":  # arm_convolve_s8's im2col: one copy of channels_in bytes per tap and pixel
+            counts["im2col_taps"] = work.out_pixels * work.taps
+        return counts
+    if c == "fully_connected":
+        return {"macs": work.macs, "outputs": work.outputs}
+    if c == "depthwise":
+        blocks = math.ceil(max(work.channels_in, 1) / DEPTHWISE_CHANNEL_BLOCK)
+        return {"macs": work.macs, "im2col_calls": work.out_pixels * work.taps * blocks}
+    if c == "pooling":
+        return {"taps": work.outputs * work.taps, "outputs": work.outputs}
+    if c == "pad":
+        return {"elements": work.outputs}
+    if c == "softmax":
+        return {"elements": work.inputs, "rows": work.rows}
+    if c == "portable_float":
+        return {"elements": work.inputs, "macs": work.macs}
+    return {"elements": max(work.outputs, work.inputs)}
+
+
+def clock_factor(clock_hz: float | None) -> float:
+    """Cycles at ``clock_hz`` over cycles at the 96 MHz reference; halfway when unknown."""
+    if clock_hz is None or not math.isfinite(clock_hz):
+        return 1.0 + CLOCK_STEP / 2
+    x = (clock_hz - CLOCK_REFERENCE_HZ) / (CLOCK_MEASURED_HZ - CLOCK_REFERENCE_HZ)
+    return 1.0 + CLOCK_STEP * min(max(x, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class KernelClass:
+    """One kernel class's coefficients (cycles per count at the 96 MHz reference)."""
+
+    name: str
+    terms: dict  # {term: cycles per count}, or with variants {variant: {term: ...}, "_default": {...}}
+    fixed: float  # cycles per call
+    band: float  # the range is [est / band, est x band]
+    variant_band: float  # the band of a variant with no measurement of its own
+    measured_variants: tuple
+    term_kinds: dict  # {term: 'vector' | 'mixed' | 'scalar' | 'memory'}: how it carries to a Cortex-M85
+    kind: str  # 'fitted' or 'derived'
+    evidence: str
+    basis: str
+    points: int
+    sources: tuple
+    residuals: tuple  # log(measured / fitted) of each point it was fitted on
+
+    @property
+    def has_variants(self) -> bool:
+        return "_default" in self.terms
+
+    def coefficients(self, variant: str = "") -> dict:
+        if not self.has_variants:
+            return self.terms
+        return self.terms.get(variant, self.terms["_default"])
+
+    def band_of(self, variant: str = "") -> float:
+        measured = not self.has_variants or variant in self.measured_variants
+        return self.band if measured else self.variant_band
+
+    def reference_cycles(self, counts: dict, variant: str = "") -> float:
+        """Cortex-M55 cycles at the reference clock."""
+        return sum(c * counts.get(t, 0.0) for t, c in self.coefficients(variant).items()) + self.fixed
+
+    def m85_factors(self, counts: dict, variant: str = "") -> tuple[float, float, float]:
+        """Cortex-M85 over Cortex-M55 for these counts, as (factor, low, high): each term
+        and the fixed cost scaled by its kind's factor."""
+        parts = [(c * counts.get(t, 0.0), self.term_kinds.get(t, "mixed"))
+                 for t, c in self.coefficients(variant).items()] + [(self.fixed, "scalar")]
+        total = sum(v for v, _ in parts) or 1.0
+        return tuple(sum(v * M85[kind][i] for v, kind in parts) / total for i in range(3))
 
 
 @lru_cache(maxsize=1)
-def coefficients() -> dict[str, Coefficients]:
-    """Every kernel class's coefficients, fitted to the calibration data on first use."""
-    return _fit(calibration_rows())
+def model() -> dict:
+    """coefficients.json as written by labkit.cpu.fit."""
+    return json.loads(COEFFICIENTS.read_text())
 
 
-def _fit(rows: list[dict]) -> dict[str, Coefficients]:
-    import numpy as np
-
-    def of(kind):
-        return [r for r in rows if r["kernel_class"] == kind]
-
-    def residual(predict, kind):
-        return max(abs(predict(r) / r["cycles"] - 1) for r in of(kind))
-
-    # Pointwise: least squares in relative error on (MACs, output elements).
-    pw = of("pointwise")
-    a = np.array([[r["macs"], r["output_elements"]] for r in pw], float)
-    y = np.array([r["cycles"] for r in pw], float)
-    pw_mac, pw_out = np.linalg.lstsq(a / y[:, None], np.ones(len(y)), rcond=None)[0]
-    # Depthwise 3x3: MACs are 9x the outputs in every row, so one coefficient: per MAC
-    # (a 5x5 kernel then costs per tap, as its inner loop runs per tap).
-    dw_mac = float(np.mean([r["cycles"] / r["macs"] for r in of("depthwise")]))
-    # Convolution (one layer): pointwise's per-output cost, the rest per MAC.
-    conv = of("convolution") or of("conv")
-    conv_mac = float(np.mean([(r["cycles"] - pw_out * r["output_elements"]) / r["macs"] for r in conv]))
-    quant_in = float(np.mean([r["cycles"] / r["output_elements"] for r in of("quantize")]))
-
-    def measured(kind, per_mac, per_output, n_rows, rows_kind, per_input=0.0):
-        res = residual(lambda r: per_mac * r["macs"] + per_output * r["output_elements"]
-                       + per_input * r["output_elements"], rows_kind)
-        if n_rows > 1:
-            basis, spread = f"fitted on {n_rows} measured layers (largest residual {res:.1%})", SPREAD["fitted"]
-        else:
-            basis, spread = "one measured layer", SPREAD["one point"]
-        return Coefficients(kind, float(per_mac), float(per_output), float(per_input), spread, basis, res)
-
-    def derived(kind, per_mac, per_output, how, per_input=0.0):
-        return Coefficients(kind, float(per_mac), float(per_output), float(per_input), SPREAD["derived"],
-                            f"derived: {how}", None)
-
-    out = {
-        "pointwise": measured("pointwise", pw_mac, pw_out, len(pw), "pointwise"),
-        "depthwise": measured("depthwise", dw_mac, 0.0, len(of("depthwise")), "depthwise"),
-        "convolution": measured("convolution", conv_mac, pw_out, len(conv), conv[0]["kernel_class"]),
-        "quantize": measured("quantize", 0.0, 0.0, len(of("quantize")), "quantize", per_input=quant_in),
-        "fully_connected": derived("fully_connected", pw_mac, pw_out,
-                                   "pointwise's coefficients (CMSIS-NN runs both on its s8 matrix multiply)"),
-        "pooling": derived("pooling", dw_mac, 0.0, "depthwise's cost per kernel tap (the same loop, no weights)"),
-        "elementwise": derived("elementwise", 0.0, pw_out,
-                               "pointwise's cost per output element (requantize, activation, store)"),
-        "softmax": derived("softmax", 0.0, 0.0, "three passes over the input (max, exp-sum, scale), each at "
-                           "the measured quantize cost per element", per_input=3 * quant_in),
-        "transpose_copy": derived("transpose_copy", 0.0, 0.0, "the measured quantize cost per element "
-                                  "(a scalar loop with index arithmetic per element)", per_input=quant_in),
-        "portable_float": derived("portable_float", quant_in / 3, quant_in,
-                                  "portable (scalar C) float kernels: the measured quantize loop's cost per "
-                                  "element, a third of it per multiply-accumulate"),
-    }
-    return out
+@lru_cache(maxsize=1)
+def classes() -> dict[str, KernelClass]:
+    return {name: KernelClass(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
+            for name, c in model()["classes"].items()}
 
 
-def estimate(work: Work) -> dict:
-    """cpu_cycles_min / _est / _low / _high and the basis of one operator's estimate."""
-    c = coefficients()[work.kernel_class]
+def source_of(core: str) -> str:
+    """What a core's estimate is and what it was calibrated on (the summary's cpu_source)."""
+    on = f"{SOURCE} (calibrated on {model()['calibrated_on']}"
+    return on + ("; Cortex-M85 derived from it per term)" if core == "cortex-m85" else ")")
+
+
+def estimate(work: Work, core: str = "cortex-m55", clock_hz: float | None = None) -> dict:
+    """cpu_cycles_min / _est / _low / _high and the basis of one operator's estimate on
+    ``core`` ('cortex-m55' or 'cortex-m85') at ``clock_hz``."""
+    kernel_class = classes()[work.kernel_class]
+    counts = features(work)
+    est = clock_factor(clock_hz) * kernel_class.reference_cycles(counts, work.variant)
+    half_width = math.log(kernel_class.band_of(work.variant))
+    basis = kernel_class.basis
+    if core == "cortex-m85":
+        factor, low, high = kernel_class.m85_factors(counts, work.variant)
+        est *= factor
+        half_width = math.hypot(half_width, max(math.log(factor / low), math.log(high / factor)))
+        basis = f"{basis}; {M85_BASIS}"
     peak = PEAK_MACS_PER_CYCLE.get(work.dtype, PEAK_MACS_PER_CYCLE["int8"])
-    low_bound = max(work.macs / peak, work.bytes / PEAK_BYTES_PER_CYCLE)
-    est = c.per_mac * work.macs + c.per_output * work.outputs + c.per_input * work.inputs
-    est = max(est, low_bound)
-    return {"cpu_cycles_min": math.ceil(low_bound), "cpu_cycles_est": round(est),
-            "cpu_cycles_low": max(math.ceil(low_bound), round(est / c.spread)),
-            "cpu_cycles_high": round(est * c.spread), "cpu_basis": c.basis}
-
-
-def calibration():
-    """The fit against its calibration rows: measured cycles, estimate, relative error
-    and whether the measurement lies inside the stated range (a DataFrame)."""
-    import pandas as pd
-
-    rows = []
-    for r in calibration_rows():
-        kind = "convolution" if r["kernel_class"] == "conv" else r["kernel_class"]
-        work = Work(kind, macs=r["macs"], outputs=r["output_elements"],
-                    inputs=r["output_elements"] if kind == "quantize" else 0)
-        e = estimate(work)
-        rows.append({"layer": r["shape"], "kernel_class": kind, "measured": r["cycles"], **e,
-                     "error": e["cpu_cycles_est"] / r["cycles"] - 1,
-                     "in_range": e["cpu_cycles_low"] <= r["cycles"] <= e["cpu_cycles_high"]})
-    table = pd.DataFrame(rows)
-    table.attrs["source"] = f"{SOURCE} vs measured ({CALIBRATED_ON})"
-    return table
+    floor = max(work.macs / peak, work.bytes / PEAK_BYTES_PER_CYCLE)
+    est = max(est, floor)
+    return {"cpu_cycles_min": math.ceil(floor), "cpu_cycles_est": round(est),
+            "cpu_cycles_low": max(math.ceil(floor), round(est / math.exp(half_width))),
+            "cpu_cycles_high": round(est * math.exp(half_width)), "cpu_basis": basis}

@@ -12,9 +12,10 @@ from . import cost_model
 CYCLE_COLUMNS = ["cpu_cycles_min", "cpu_cycles_low", "cpu_cycles_est", "cpu_cycles_high"]
 
 
-def add_columns(operators, works: dict):
+def add_columns(operators, works: dict, core: str, clock_hz: float):
     """``operators`` with the CPU cycle columns and ``cpu_basis`` filled for the rows of
-    ``works`` ({node: the kernels' work, as annotate_rows stored it}); NaN elsewhere."""
+    ``works`` ({node: the kernels' work, as annotate_rows stored it}) on ``core`` at
+    ``clock_hz``; NaN elsewhere."""
     ops = operators.copy()
     for col in CYCLE_COLUMNS:
         ops[col] = math.nan
@@ -24,7 +25,7 @@ def add_columns(operators, works: dict):
         i = position.get(node)
         if i is None:
             continue
-        estimates = [cost_model.estimate(cost_model.Work(**w)) for w in work["kernels"]]
+        estimates = [cost_model.estimate(cost_model.Work(**w), core, clock_hz) for w in work["kernels"]]
         for col in CYCLE_COLUMNS:
             ops.iloc[i, ops.columns.get_loc(col)] = float(sum(e[col] for e in estimates))
         ops.iloc[i, ops.columns.get_loc("cpu_basis")] = "; ".join(sorted({e["cpu_basis"] for e in estimates}))
@@ -44,5 +45,5 @@ def summary_fields(operators, target, cpu_kernels: str, npu_ms: float) -> dict:
         "cpu_ms_low": ms["cpu_cycles_low"], "cpu_ms_est": ms["cpu_cycles_est"], "cpu_ms_high": ms["cpu_cycles_high"],
         "npu_ms": npu_ms, "total_ms_low": npu_ms + ms["cpu_cycles_low"],
         "total_ms_high": npu_ms + ms["cpu_cycles_high"],
-        "cpu_source": f"{cost_model.SOURCE} (calibrated on {cost_model.CALIBRATED_ON})",
+        "cpu_source": cost_model.source_of(target.cpu_core),
     }

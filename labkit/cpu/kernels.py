@@ -19,7 +19,6 @@ build.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,26 +26,11 @@ from pathlib import Path
 from ..errors import InputValueError
 from ..fx import node_origins, op_name, rows_by_origin
 from . import cost_model
+from .work import base, work_of
 
 CPU_KERNELS = ("cmsis-nn", "portable")
 
 _SKIP = {"getitem", "executorch_call_delegate", "alloc"}
-# Layout operators, priced as copies. The sets name operators without their overload
-# (aten.squeeze_copy for aten.squeeze_copy.dims). The other view operators (squeeze_copy,
-# unsqueeze_copy, ...) are kernel calls in the .pte: only a view_copy becomes a memory view.
-_COPIES = {"aten.permute_copy", "aten.clone", "aten.slice_copy", "aten.cat", "aten.select_copy",
-           "aten.expand_copy", "aten._to_copy", "dim_order_ops._clone_dim_order",
-           "dim_order_ops._to_dim_order_copy", "cortex_m.transpose", "aten.constant_pad_nd",
-           "aten.squeeze_copy", "aten.unsqueeze_copy", "aten.alias_copy", "aten._unsafe_view", "aten.view_copy"}
-_CLASS_OF_CORTEX_M = {
-    "cortex_m.quantize_per_tensor": "quantize", "cortex_m.dequantize_per_tensor": "quantize",
-    "cortex_m.quantized_depthwise_conv2d": "depthwise", "cortex_m.quantized_linear": "fully_connected",
-    "cortex_m.quantized_batch_matmul": "fully_connected", "cortex_m.softmax": "softmax",
-    "cortex_m.quantized_avg_pool2d": "pooling", "cortex_m.quantized_max_pool2d": "pooling",
-    "cortex_m.transpose": "transpose_copy", "cortex_m.pad": "elementwise",
-}
-_POOLS = {"aten.avg_pool2d", "aten.max_pool2d", "aten.max_pool2d_with_indices"}
-_MATMUL = {"aten.convolution", "aten.linear", "aten.addmm", "aten.mm", "aten.bmm"}
 
 
 def check(cpu_kernels: str) -> str:
@@ -111,14 +95,14 @@ class CpuKernel:
 
 def cpu_kernels_of(graph_module, core: str) -> list[CpuKernel]:
     """Every kernel the program runs outside its delegates, in execution order."""
-    out = []
+    out, core_isa = [], isa(core)
     for node in graph_module.graph.nodes:
         if node.op != "call_function":
             continue
         op = op_name(node.target)
         if op.split(".")[-1] in _SKIP or op in _SKIP or _is_memory_view(node, op):
             continue
-        work = _work(node, op)
+        work = work_of(node, op, core_isa)
         out.append(CpuKernel(node.name, op, _label(op, work, core), work,
                              node_origins(node.meta.get("from_node"))))
     return out
@@ -128,12 +112,7 @@ def _is_memory_view(node, op: str) -> bool:
     """A view_copy that to_executorch makes a memory view (ReplaceViewCopyWithViewPass): no
     kernel runs. One that is a graph output stays a kernel call, as do the other view
     operators (squeeze_copy, unsqueeze_copy, ...)."""
-    return _base(op) == "aten.view_copy" and all(u.op != "output" for u in node.users)
-
-
-def _base(op: str) -> str:
-    """An operator without its overload: 'aten.squeeze_copy' for 'aten.squeeze_copy.dims'."""
-    return ".".join(op.split(".")[:2])
+    return base(op) == "aten.view_copy" and all(u.op != "output" for u in node.users)
 
 
 def _label(op: str, work: cost_model.Work, core: str) -> str:
@@ -141,7 +120,7 @@ def _label(op: str, work: cost_model.Work, core: str) -> str:
         return f"{op} · CMSIS-NN ({isa(core)})"
     if op.startswith("quantized_decomposed."):
         return f"{op} · ExecuTorch quantized kernels"
-    name = _base(op).split(".")[-1]  # functions.yaml lists mean.out for aten.mean.dim
+    name = base(op).split(".")[-1]  # functions.yaml lists mean.out for aten.mean.dim
     missing = op.startswith("aten.") and name not in portable_ops()
     return f"{op} · portable {work.dtype}" + (" (not in ExecuTorch's portable kernel library: build the runner "
                                                "with a kernel for it)" if missing else "")
@@ -158,85 +137,6 @@ def portable_ops() -> frozenset[str]:
         if line.startswith("- op: "):
             names.add(line[len("- op: "):].split(".")[0])
     return frozenset(names)
-
-
-def _work(node, op: str) -> cost_model.Work:
-    out = _tensor(node.meta.get("val"))
-    tensors = [t for t in (_tensor(a.meta.get("val")) for a in node.all_input_nodes) if t is not None]
-    first = tensors[0] if tensors else None
-    outputs = out.numel() if out is not None else 0
-    inputs = first.numel() if first is not None else 0
-    moved = sum(t.numel() * t.element_size() for t in tensors) + (out.numel() * out.element_size() if out is not None
-                                                                  else 0)
-    dtype = _arithmetic(op, first if first is not None else out)
-    kind = _kernel_class(op, node)
-    macs = _macs(kind, op, node, out)
-    return cost_model.Work(kind, macs=macs, outputs=outputs, inputs=inputs, bytes=moved, dtype=dtype)
-
-
-def _tensor(value):
-    if isinstance(value, (tuple, list)):
-        value = value[0] if value else None
-    return value if hasattr(value, "numel") and hasattr(value, "element_size") else None
-
-
-def _arithmetic(op: str, tensor) -> str:
-    if tensor is None:
-        return "int8"
-    if tensor.dtype.is_floating_point and not op.startswith(("cortex_m.quantize", "quantized_decomposed.")):
-        return "float32"
-    return "int16" if tensor.element_size() == 2 else "int8"
-
-
-def _kernel_class(op: str, node) -> str:
-    base = _base(op)
-    if base in _CLASS_OF_CORTEX_M:
-        return _CLASS_OF_CORTEX_M[base]
-    if base in ("cortex_m.quantized_conv2d", "cortex_m.quantized_transpose_conv2d"):
-        return "pointwise" if _kernel_taps(node) == 1 else "convolution"
-    if op.startswith("quantized_decomposed."):
-        return "quantize"
-    if base in _COPIES:
-        return "transpose_copy"
-    if op.startswith("cortex_m."):
-        return "elementwise"
-    return "portable_float"
-
-
-def _weight(node):
-    """The 2-D or 4-D constant argument of a convolution/linear: its weight (a fake tensor)."""
-    for a in node.all_input_nodes[1:]:
-        t = _tensor(a.meta.get("val"))
-        if t is not None and t.dim() in (2, 4):
-            return t
-    return None
-
-
-def _kernel_taps(node) -> int:
-    """Kernel height x width of a convolution, whatever its weight layout (OIHW or OHWI)."""
-    w, x, out = _weight(node), _tensor(node.all_input_nodes[0].meta.get("val")), _tensor(node.meta.get("val"))
-    if w is None or x is None or out is None or out.dim() != 4:
-        return 1
-    return max(int(w.numel() // (int(out.shape[1]) * int(x.shape[1]))), 1)
-
-
-def _macs(kind: str, op: str, node, out) -> int:
-    if out is None:
-        return 0
-    op = _base(op)
-    if kind == "pooling" or op in _POOLS:
-        kernel = node.args[1] if len(node.args) > 1 and isinstance(node.args[1], (list, tuple)) else [1]
-        return out.numel() * math.prod(kernel)
-    if op in ("aten.mm", "aten.bmm", "aten.addmm"):
-        mat1 = _tensor(node.all_input_nodes[-2].meta.get("val"))
-        return int(out.numel() * mat1.shape[-1]) if mat1 is not None else 0
-    if kind in ("convolution", "pointwise", "depthwise", "fully_connected") or op in _MATMUL:
-        w = _weight(node)
-        if w is None:
-            return 0
-        channels = out.shape[1] if out.dim() == 4 else out.shape[-1]
-        return int(out.numel() * w.numel() // max(int(channels), 1))
-    return 0
 
 
 def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) -> list[dict]:
@@ -264,7 +164,7 @@ def annotate_rows(rows: list[dict], kernels: list[CpuKernel], cpu_kernels: str) 
             r["kernel"] = " + ".join(k.kernel for k in mine)
             r["cpu_work"] = _as_json([k.work for k in mine])
         elif r["placement"] == "CPU":
-            folded = cpu_kernels == "cmsis-nn" and _base(r["op"]) != "aten.view_copy"
+            folded = cpu_kernels == "cmsis-nn" and base(r["op"]) != "aten.view_copy"
             r["kernel"] = ("no kernel of its own: folded into a CMSIS-NN kernel" if folded
                            else "no kernel of its own: a memory view")
     def added(k: CpuKernel) -> dict:

@@ -66,7 +66,7 @@ def report(job, rows: list[dict], partitions: list[Partition], pte: Path, delega
     operators.loc[operators["node"].isin(added), "origin"] = "cpu-kernels"
     estimated = job.target.cpu_core in CPUS  # a core labkit's Cortex-M cost model is calibrated for
     if estimated:
-        operators = cpu_estimate.add_columns(operators, works)
+        operators = cpu_estimate.add_columns(operators, works, job.target.cpu_core, job.target.cpu_clock_hz)
     operators["cpu"] = operators["placement"].map({"CPU": job.target.cpu_core}).fillna("")  # the core it runs on
 
     vela_summaries = [vela.read_summary(p.vela_dir) for p in partitions]
