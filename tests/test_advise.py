@@ -92,7 +92,7 @@ def test_no_lever_applies_and_bad_arguments(compiled):
     report = compiled("deep_autoencoder", "ethos-u55-128")
     none = labkit.advise(report, levers=["rewrites"], progress=False)  # 2-D input, no mean: no rewrite to try
     assert none.empty and none.attrs["message"].startswith("No lever applies")
-    with pytest.raises(InputValueError, match="choose from target, rewrites"):
+    with pytest.raises(InputValueError, match="choose from target, board, rewrites"):
         labkit.advise(report, levers=["faster"])
     with pytest.raises(InputValueError, match="budget"):
         labkit.advise(report, budget=-1)

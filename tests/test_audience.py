@@ -209,15 +209,28 @@ def browser():
         chromium.close()
 
 
+def _unsaved(page, path) -> list[str]:
+    """A notebook just opened shows no unsaved changes; if it does, say what changed (the
+    metadata JupyterLab wrote from the kernel, or the cells)."""
+    model = "window.jupyterapp.shell.currentWidget.context.model"
+    if not page.evaluate(f"() => {model}.dirty"):
+        return []
+    shown = page.evaluate(f"() => ({{metadata: {model}.metadata, cells: {model}.cells.length}})")
+    disk = nbformat.read(path, as_version=4)
+    changed = {k: (shown["metadata"].get(k), disk.metadata.get(k))
+               for k in set(shown["metadata"]) | set(disk.metadata) if shown["metadata"].get(k) != disk.metadata.get(k)}
+    return [f"{path.name} shows unsaved changes right after opening (metadata now/on disk: {changed}; cells "
+            f"{shown['cells']}/{len(disk.cells)})"]
+
+
 def test_lesson_1_reads_well_on_a_laptop_and_a_projector(lab_server, browser, compiled):
     compiled("mobilenet_v2", "corstone-320")  # the lesson's compile, from the session cache
     base, token, root = lab_server
     page = browser.new_page(viewport={"width": SIZES["laptop"][0], "height": SIZES["laptop"][1]})
     _open(page, base, token, "01_first_model_on_an_npu.ipynb")
-    dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+    problems = _unsaved(page, root / "01_first_model_on_an_npu.ipynb")
     _run_all(page)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=300_000)
-    problems = [] if not dirty else ["lesson 1 shows unsaved changes right after opening"]
     for size, (width, height) in SIZES.items():  # the notebook's own outputs, cell by cell
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(800)

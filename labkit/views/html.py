@@ -107,7 +107,7 @@ def _summary_table(report) -> str:
         value = s[field]
         text = ("none" if field == "sram_limit_kib" else fmt.MISSING) if pd.isna(value) else format_one(value)
         rows.append((label, text))
-    cpu = "; CPU rows: cortex-m-estimate, " + str(s["cpu_source"]) if "cpu_source" in s else ""
+    cpu = "; CPU rows: " + str(s["cpu_source"]) if "cpu_source" in s else ""
     return _kv_table(rows, f"source: {plots.source_label(report)}{cpu}")
 
 

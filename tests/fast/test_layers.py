@@ -1,6 +1,6 @@
 """The house: labkit's floors hold (the import-linter contract in pyproject.toml, which
 sees imports inside functions as well as at the top), the contract names every module
-and ignores none, and the wheel's package list names every package on disk."""
+and ignores none, the wheel's package list names every package on disk, and its data every data file."""
 
 import re
 import subprocess
@@ -35,6 +35,16 @@ def test_the_wheel_lists_every_package():
     packages = {".".join(p.relative_to(REPO).parts[:-1]) for p in (REPO / "labkit").rglob("__init__.py")}
     mapped = {name for name, folder in setuptools["package-dir"].items() if folder != name.replace(".", "/")}
     assert set(setuptools["packages"]) == packages | mapped
+
+
+def test_the_wheel_ships_every_data_file():
+    """data/ is labkit.data in a wheel: every file the package reads from it must match
+    the package-data globs (the boards and the cost model's coefficients included)."""
+    globs = PYPROJECT["tool"]["setuptools"]["package-data"]["labkit.data"]
+    data = REPO / "data"
+    shipped = {p for g in globs for p in data.glob(g) if p.is_file()}
+    wanted = {p for p in data.rglob("*") if p.is_file() and p.suffix not in (".py",)}
+    assert wanted <= shipped, sorted(str(p.relative_to(data)) for p in wanted - shipped)
 
 
 def test_the_readme_lists_the_floors_of_the_contract():
