@@ -126,9 +126,17 @@ def _look(page, where: str) -> list[str]:
 # --------------------------------------------------------------------------- driving the page
 
 def _open(page, base: str, token: str, name: str) -> None:
+    """Open ``name`` and wait until its file is loaded and its kernel has answered (before
+    that, the page holds an empty placeholder model)."""
     page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    page.wait_for_function("""() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        return w && w.context && w.context.isReady && w.sessionContext.session?.kernel?.status === 'idle';
+      }""", timeout=180_000)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.info.then(() => true)")
+    page.wait_for_timeout(500)  # the kernel's language_info reaches the notebook's metadata
 
 
 def _run_all(page) -> None:
