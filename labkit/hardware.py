@@ -33,6 +33,12 @@ KINDS = ("tcm", "sram", "mram", "flash", "psram", "dram", "ospi-flash")
 # in place from it), the Ethos-U scratch (ExecuTorch's temp allocator pool), Vela's fast scratch
 # (Dedicated_Sram memory modes) and the method allocator pool (planned buffers, runtime structures).
 PLACED = ("pte", "npu_scratch", "npu_fast_storage", "method_allocator_pool")
+# Where each kind of deployment buffer goes (Board.placement's key). Whether it adds to its
+# region is deployment()'s: the temp pool holds one partition's scratch at a time, and the
+# inputs and outputs live in the planned buffers.
+_WHERE = {"program": "pte", "scratch": "npu_scratch", "kernel_temp": "npu_scratch",
+          "fast_scratch": "npu_fast_storage", "planned": "method_allocator_pool", "runtime": "method_allocator_pool",
+          "io": "method_allocator_pool"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class Board:
 
     def placed(self, what: str) -> str | None:
         return dict(self.placement).get(what)
+
+    def region_of(self, kind: str) -> str:
+        """The region a deployment buffer of ``kind`` occupies (fast scratch without a place of
+        its own shares the scratch's)."""
+        return self.placed(_WHERE.get(kind, "method_allocator_pool")) or self.placed("npu_scratch")
 
     def target(self) -> Target:
         """The Target a compile for this board uses: its NPU, Vela config and core."""
@@ -103,6 +114,10 @@ def _sources(entry: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _regions(items: list[dict]) -> tuple[Region, ...]:
+    return tuple(Region(m["name"], m["kind"], int(m["bytes"]), bool(m.get("on_chip", True))) for m in items)
+
+
 def _from_preset(board_id: str, entry: dict, base: Path) -> Board:
     cpu, npu, vela = entry["cpu"], entry["npu"], entry["vela"]
     placement = {k: v for k, v in entry.get("placement", {}).items() if k in PLACED}
@@ -111,8 +126,7 @@ def _from_preset(board_id: str, entry: dict, base: Path) -> Board:
         cpu_clock_hz=float(cpu["clock_hz"]), accelerator=npu["accelerator"], npu_clock_hz=float(npu["clock_hz"]),
         system_config=vela["system_config"], memory_mode=vela["memory_mode"],
         config_ini=_ini_path(vela.get("config_ini"), base),
-        regions=tuple(Region(m["name"], m["kind"], int(m["bytes"]), bool(m.get("on_chip", True)))
-                      for m in entry["memory"]),
+        regions=_regions(entry["memory"]),
         placement=tuple(placement.items()), sources=tuple(_sources(entry).items()))
 
 
@@ -158,8 +172,7 @@ def _from_dict(d: dict) -> Board:
             cpu_clock_hz=float(d["cpu_clock_hz"]), accelerator=d["accelerator"],
             npu_clock_hz=float(d["npu_clock_hz"]), system_config=d["system_config"], memory_mode=d["memory_mode"],
             config_ini=_ini_path(d.get("config_ini"), base),
-            regions=tuple(Region(r["name"], r["kind"], int(r["bytes"]), bool(r.get("on_chip", True)))
-                          for r in d["regions"]),
+            regions=_regions(d["regions"]),
             placement=tuple(dict(d["placement"]).items()),
             sources=tuple((d.get("sources") or {"board": "user-supplied"}).items()))
     except KeyError as e:
@@ -207,11 +220,6 @@ def region_label(b: Board, name: str) -> str:
 
 # ---------------------------------------------------------------------------- a deployment on a board
 
-# Where a buffer goes (Board.placement's key) and whether it adds to its region: the temp pool
-# holds one partition's scratch at a time, and the inputs and outputs live in the planned buffers.
-_WHERE = {"program": "pte", "scratch": "npu_scratch", "kernel_temp": "npu_scratch",
-          "fast_scratch": "npu_fast_storage", "planned": "method_allocator_pool", "runtime": "method_allocator_pool",
-          "io": "method_allocator_pool"}
 DEPLOYMENT_COLUMNS = ["item", "region", "bytes", "source", "kind", "counted"]
 
 
@@ -236,10 +244,10 @@ def deployment(buffers: pd.DataFrame, target: Target) -> pd.DataFrame:
 
 
 def _region_of(kind: str, b: Board | None, target: Target) -> str:
-    where = _WHERE.get(kind, "method_allocator_pool")
     if b is not None:
-        return b.placed(where) or b.placed("npu_scratch")
+        return b.region_of(kind)
     # No board: the areas of the memory mode (Vela's names), the CPU's memory apart.
+    where = _WHERE.get(kind, "method_allocator_pool")
     if where == "method_allocator_pool":
         return "CPU memory"
     if where == "pte":
@@ -299,10 +307,9 @@ def _ways_to_fit(b: Board, over: pd.DataFrame, deployment_table: pd.DataFrame) -
         if other.id == b.id:
             continue
         room = {}
-        for kind, where in _WHERE.items():
-            name = other.placed(where) or other.placed("npu_scratch")
-            if kind in need.index and name:
-                room[name] = room.get(name, 0) + int(need[kind])
+        for kind in need.index.intersection(list(_WHERE)):
+            name = other.region_of(kind)
+            room[name] = room.get(name, 0) + int(need[kind])
         if all(other.region(name).bytes >= n for name, n in room.items()):
             roomy.append((sum(r.bytes for r in other.regions if r.on_chip), other.id))
     if roomy:

@@ -210,7 +210,7 @@ def _litert(row: dict, runtime: str, clock) -> Measurement:
     return m
 
 
-def reference_cycles(m: Measurement) -> float:
+def at_reference_clock(m: Measurement) -> float:
     """The measurement's cycles at the model's 96 MHz reference clock."""
     return m.cycles / clock_factor(m.clock_hz)
 

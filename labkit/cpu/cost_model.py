@@ -119,6 +119,18 @@ def clock_factor(clock_hz: float | None) -> float:
     return 1.0 + CLOCK_STEP * min(max(x, 0.0), 1.0)
 
 
+def coefficients_for(terms: dict, variant: str = "") -> dict:
+    """A class's coefficients for ``variant``: its own, else the class's default (``_default``,
+    for an operator of the class with no measurement); a class of one kernel has no variants."""
+    return terms.get(variant, terms["_default"]) if "_default" in terms else terms
+
+
+def reference_cycles(terms: dict, fixed: float, counts: dict, variant: str = "") -> float:
+    """Cortex-M55 cycles at the reference clock: each term's coefficient times its count, plus
+    the fixed cost per call."""
+    return sum(c * counts.get(t, 0.0) for t, c in coefficients_for(terms, variant).items()) + fixed
+
+
 @dataclass(frozen=True)
 class KernelClass:
     """One kernel class's coefficients (cycles per count at the 96 MHz reference)."""
@@ -142,17 +154,14 @@ class KernelClass:
         return "_default" in self.terms
 
     def coefficients(self, variant: str = "") -> dict:
-        if not self.has_variants:
-            return self.terms
-        return self.terms.get(variant, self.terms["_default"])
+        return coefficients_for(self.terms, variant)
 
     def band_of(self, variant: str = "") -> float:
         measured = not self.has_variants or variant in self.measured_variants
         return self.band if measured else self.variant_band
 
     def reference_cycles(self, counts: dict, variant: str = "") -> float:
-        """Cortex-M55 cycles at the reference clock."""
-        return sum(c * counts.get(t, 0.0) for t, c in self.coefficients(variant).items()) + self.fixed
+        return reference_cycles(self.terms, self.fixed, counts, variant)
 
     def m85_factors(self, counts: dict, variant: str = "") -> tuple[float, float, float]:
         """Cortex-M85 over Cortex-M55 for these counts, as (factor, low, high): each term

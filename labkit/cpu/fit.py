@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, nnls
 
-from .calibration import SOURCES, Measurement, measurements, reference_cycles
-from .cost_model import CLOCK_STEP_UNCERTAINTY, COEFFICIENTS, clock_factor, features
+from .calibration import SOURCES, Measurement, at_reference_clock, measurements
+from .cost_model import CLOCK_STEP_UNCERTAINTY, COEFFICIENTS, clock_factor, features, reference_cycles
 
 FLOORS = {"multi-source": 1.25, "single-source": 1.5, "few points": 1.5, "assumed shapes only": 2.0, "derived": 3.0}
 M85_KIND = {  # how each term carries to a Cortex-M85 (cost_model.M85)
@@ -84,11 +84,8 @@ class Fitted:
     evidence: str = ""
     how_banded: str = ""
 
-    def coefficients(self, variant: str) -> dict:
-        return self.terms.get(variant, self.terms["_default"]) if "_default" in self.terms else self.terms
-
     def reference_cycles(self, counts: dict, variant: str = "") -> float:
-        return sum(c * counts.get(t, 0.0) for t, c in self.coefficients(variant).items()) + self.fixed
+        return reference_cycles(self.terms, self.fixed, counts, variant)
 
     def variant_measured(self, variant: str) -> bool:
         return self.kind == "fitted" and ("_default" not in self.terms or variant in self.measured_variants)
@@ -116,7 +113,7 @@ def points_of(rows: list[Measurement]) -> list[Point]:
             counts = features(m.work)
             key = (m.source, m.work.kernel_class, m.work.variant, tuple(sorted(counts.items())))
             groups.setdefault(key, []).append(m)
-    return [Point(s, c, v, dict(counts), statistics.median(reference_cycles(m) for m in ms))
+    return [Point(s, c, v, dict(counts), statistics.median(at_reference_clock(m) for m in ms))
             for (s, c, v, counts), ms in groups.items()]
 
 
@@ -370,10 +367,12 @@ def to_json(fits: dict[str, Fitted], dispatch: float) -> dict:
         "dispatch_cycles": dispatch, "classes": classes}
 
 
-def _term_names(terms: dict) -> set:
+def _term_names(terms: dict) -> list[str]:
+    """The terms a class prices, in the order its coefficients list them (so the file written
+    is the same on every run)."""
     if "_default" not in terms:
-        return set(terms)
-    return {t for v in terms.values() for t in v}
+        return list(terms)
+    return list(dict.fromkeys(t for v in terms.values() for t in v))
 
 
 def main() -> None:
