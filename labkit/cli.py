@@ -76,7 +76,7 @@ def cmd_compile(args) -> None:
         print(f"\nCPU operators (kernels: {report.results['cpu_kernels']} on {report.target.cpu_core}; "
               "cycles: cortex-m-estimate, low-high):")
         shown = cpu[["node", "kernel"]].assign(
-            cycles=[f"{lo:,.0f}-{hi:,.0f}" if lo == lo else "" for lo, hi in
+            cycles=[f"{fmt.cycles(lo)}-{fmt.cycles(hi)}" if lo == lo else "" for lo, hi in
                     zip(cpu["cpu_cycles_low"], cpu["cpu_cycles_high"])])
         _print_table(shown)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import formats as fmt
 from . import targets
 
 PARETO_OBJECTIVES = ("inference_ms", "macs_per_cycle", "sram_need_kib")
@@ -124,8 +125,8 @@ def _total_range(df: pd.DataFrame) -> pd.Series:
     """'0.234–0.476': the whole inference, NPU (vela-estimate) plus the CPU range (cortex-m-estimate)."""
     if "total_ms_low" not in df:
         return pd.Series("", index=df.index)
-    return pd.Series([f"{lo:.3g}–{hi:.3g}" if lo == lo else "" for lo, hi in zip(df["total_ms_low"],
-                                                                                  df["total_ms_high"])],
+    return pd.Series([fmt.ms_range(lo, hi) if lo == lo else "" for lo, hi in zip(df["total_ms_low"],
+                                                                                 df["total_ms_high"])],
                      index=df.index)
 
 

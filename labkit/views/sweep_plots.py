@@ -82,9 +82,9 @@ def _failed_note(df: pd.DataFrame) -> str:
 def _hover(row) -> str:
     return (f"<b>{row['accelerator']}</b> · {short_config(row['system_config'])} · {row['memory_mode']}"
             f"<br>{fmt.ms(row['inference_ms'])} ms · {fmt.rate(row['inferences_per_s'])} inferences/s"
-            f"<br>{int(row['total_cycles']):,} cycles at {clock_mhz(row):,.0f} MHz"
-            f"<br>SRAM {row['sram_kib']:,.1f} KiB · flash {row['flash_kib']:,.1f} KiB"
-            f" · DRAM {row['dram_kib']:,.1f} KiB"
+            f"<br>{fmt.cycles(row['total_cycles'])} cycles at {clock_mhz(row):,.0f} MHz"
+            f"<br>SRAM {fmt.kib(row['sram_kib'])} KiB · flash {fmt.kib(row['flash_kib'])} KiB"
+            f" · DRAM {fmt.kib(row['dram_kib'])} KiB"
             f"<br>{int(row['npu_ops'])} NPU / {int(row['cpu_ops'])} CPU operators, "
             f"{int(row['partitions'])} partition(s)")
 
