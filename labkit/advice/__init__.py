@@ -15,7 +15,7 @@ Levers, where they apply (``LEVERS``):
   largest SQNR drop (needs evaluation data, to measure accuracy), or int8 for an a16w8
   model.
 
-Candidates are compiled cheapest first (target, rewrites, cpu_kernels, quantization);
+Candidates are compiled cheapest first (target, board, rewrites, cpu_kernels, quantization);
 ``budget`` caps the compiles (cache hits are free). Only measured improvements are
 shown: faster (whole inference, NPU + CPU), less SRAM, more accurate, or fitting where
 the report does not; and a smaller NPU that is as fast (within 2%).
@@ -105,11 +105,7 @@ def advise(report, *, data=None, levers=None, budget: int | None = None,
             continue
         rows.append(row(c, report, measured, accuracy))
     every = pd.DataFrame(rows, columns=COLUMNS + ["_score"])
-    table = best_first(every)
-    if report.board is not None and not report.fits:  # ranked first among the boards that fit: say so
-        fitting = table.index[(table["lever"] == "board") & table["fits"].astype(bool)]
-        if len(fitting):
-            table.loc[fitting[0], "benefit"] = "the smallest board that fits; " + table.loc[fitting[0], "benefit"]
+    table = best_first(every, report)
     rejected = every[every["_score"].isna()].drop(columns=["_score", "kwargs", "benefit"])
     table.attrs.update({"model": report.summary["model"], "target": report.target.label, "sources": SOURCES,
                         "tried": len(tried), "not_tried": [c.change for c in not_tried], "failed": failed,

@@ -29,8 +29,7 @@ def benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | N
         memory_used(measured) < memory_used(report)
     if smaller_board and measured.fits and report.fits and faster > -SMALLER_NPU_SLOWER_PCT:
         said.append(f"a smaller board ({fmt.kib(memory_used(measured) / 1024)} KiB in the regions it uses), "
-                    + ("as fast" if abs(faster) < 0.05 else f"{abs(faster):.1f}% " + ("faster" if faster > 0
-                                                                                     else "slower")))
+                    + _pace(faster))
     if faster >= FASTER_PCT:
         said.append(f"{faster:.1f}% faster")
     if accurate >= MORE_ACCURATE:
@@ -38,9 +37,7 @@ def benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | N
     if smaller >= SMALLER_SRAM_PCT and faster > -FASTER_PCT:
         said.append(f"{smaller:.1f}% less SRAM")
     if fewer_macs and faster > -SMALLER_NPU_SLOWER_PCT:
-        said.append(f"a smaller NPU ({measured.target.macs} MACs), "
-                    + ("as fast" if abs(faster) < 0.05 else f"{abs(faster):.1f}% " + ("faster" if faster > 0
-                                                                                     else "slower")))
+        said.append(f"a smaller NPU ({measured.target.macs} MACs), " + _pace(faster))
     if not said:
         return "", None
     costs = []
@@ -54,10 +51,24 @@ def benefit(row: dict, report, measured, base_ms: float) -> tuple[str, tuple | N
     return text, (measured.fits and not report.fits, room, max(faster, 0.0), accurate, smaller)
 
 
-def best_first(table: pd.DataFrame) -> pd.DataFrame:
+def _pace(faster: float) -> str:
+    """'as fast', '3.2% faster' or '1.1% slower'."""
+    if abs(faster) < 0.05:
+        return "as fast"
+    return f"{abs(faster):.1f}% " + ("faster" if faster > 0 else "slower")
+
+
+def best_first(table: pd.DataFrame, report) -> pd.DataFrame:
+    """The changes with a benefit, best first; for a report that does not fit its board, the
+    first board that fits (the smallest, by the score) says so."""
     kept = table[table["_score"].notna()]
     order = sorted(range(len(kept)), key=lambda i: kept.iloc[i]["_score"], reverse=True)
-    return kept.iloc[order].drop(columns="_score").reset_index(drop=True)
+    ranked = kept.iloc[order].drop(columns="_score").reset_index(drop=True)
+    if report.board is not None and not report.fits:
+        fitting = ranked.index[(ranked["lever"] == "board") & ranked["fits"].astype(bool)]
+        if len(fitting):
+            ranked.loc[fitting[0], "benefit"] = "the smallest board that fits; " + ranked.loc[fitting[0], "benefit"]
+    return ranked
 
 
 def message(table, report, tried: int, not_tried: list, failed: list) -> str:
